@@ -1,0 +1,88 @@
+#include "cli.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "ingest.h"
+
+namespace fs = std::filesystem;
+
+namespace clawtrace::cli {
+
+fs::path default_store_dir() {
+  if (const char* s = std::getenv("CLAWTRACE_STORE"); s && *s) return s;
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return fs::path(x) / "clawtrace";
+  const char* home = std::getenv("HOME");
+  return fs::path(home && *home ? home : "/tmp") / ".local/share/clawtrace";
+}
+
+int error(const std::string& message, int code) {
+  std::fprintf(stderr, "clawtrace: %s\n", message.c_str());
+  return code;
+}
+
+int usage_error(const std::string& command, const std::string& message) {
+  std::string where = command.empty() ? "" : command + ": ";
+  std::fprintf(stderr, "clawtrace: %s%s\n", where.c_str(), message.c_str());
+  return 2;
+}
+
+Result<std::unique_ptr<Store>> open_for_reading(const Globals& g) {
+  std::error_code ec;
+  if (!fs::exists(g.store_dir / "db", ec))
+    return fail("no ClawTrace store at " + g.store_dir.string() + " (nothing traced yet?)");
+  auto store = Store::open(g.store_dir);
+  if (!store) {
+    // Not writable (someone else's store): read what is there without ingesting.
+    StoreOptions ro;
+    ro.read_only = true;
+    auto readonly = Store::open(g.store_dir, ro);
+    if (!readonly) return fail(store.error());
+    return readonly;
+  }
+  IngestOptions opt;
+  opt.progress = isatty(2);
+  auto ingested = ingest_pending(**store, opt);
+  if (!ingested) return fail("ingesting pending records: " + ingested.error());
+  for (const auto& w : ingested->warnings) error("warning: " + w, 0);
+  return store;
+}
+
+std::string format_duration(double s) {
+  char buf[32];
+  if (s < 1) std::snprintf(buf, sizeof buf, "%.1fms", s * 1e3);
+  else if (s < 120) std::snprintf(buf, sizeof buf, "%.2fs", s);
+  else std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s / 60), static_cast<int>(s) % 60);
+  return buf;
+}
+
+std::string format_time(uint64_t ns) {
+  std::time_t t = static_cast<std::time_t>(ns / 1000000000ull);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string shell_join(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    bool plain = !a.empty() && a.find_first_not_of(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == std::string::npos;
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  }
+  return out;
+}
+
+}  // namespace clawtrace::cli

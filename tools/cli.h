@@ -1,0 +1,37 @@
+// Shared pieces of the `clawtrace` subcommands.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "result.h"
+#include "store.h"
+
+namespace clawtrace::cli {
+
+struct Globals {
+  std::filesystem::path store_dir;
+};
+
+// --store DIR, else $CLAWTRACE_STORE, else $XDG_DATA_HOME/clawtrace, else ~/.local/share/clawtrace.
+std::filesystem::path default_store_dir();
+
+// Opens the store and ingests whatever traced processes left in its spool. A store that
+// does not exist yet is an error for readers ("nothing traced yet").
+Result<std::unique_ptr<Store>> open_for_reading(const Globals& g);
+
+// One clear line on stderr; returns the exit code to use.
+int error(const std::string& message, int code = 1);
+int usage_error(const std::string& command, const std::string& message);
+
+int cmd_run(const Globals& g, const std::vector<std::string>& args);
+int cmd_sessions(const Globals& g, const std::vector<std::string>& args);
+int cmd_events(const Globals& g, const std::vector<std::string>& args);
+
+std::string format_duration(double seconds);
+std::string format_time(uint64_t ns);
+std::string shell_join(const std::vector<std::string>& argv);
+
+}  // namespace clawtrace::cli

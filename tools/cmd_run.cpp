@@ -1,0 +1,218 @@
+// `clawtrace run`: starts a command under the preload, ingests while it runs, and exits
+// with the command's status.
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "cli.h"
+#include "context.h"
+#include "ingest.h"
+#include "sys.h"
+
+extern char** environ;
+namespace fs = std::filesystem;
+
+namespace clawtrace::cli {
+namespace {
+
+constexpr const char* kRunHelp = R"(usage: clawtrace run [--name N] [--tag K=V]... -- CMD [ARGS...]
+
+Runs CMD with libclawtrace.so preloaded. Every process it starts is traced into the store;
+the exit status is CMD's (128+N if it died from signal N). The last line on stderr is
+`clawtrace: session ID`.
+)";
+
+fs::path find_preload() {
+  if (const char* p = std::getenv("CLAWTRACE_PRELOAD"); p && *p) return p;
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    buf[n] = '\0';
+    fs::path exe_dir = fs::path(buf).parent_path();
+    for (const char* rel : {"../lib/clawtrace/libclawtrace.so", "../" CLAWTRACE_LIBDIR "/clawtrace/libclawtrace.so"}) {
+      std::error_code ec;
+      fs::path p = fs::weakly_canonical(exe_dir / rel, ec);
+      if (!ec && fs::exists(p)) return p;
+    }
+  }
+  return CLAWTRACE_INSTALLED_PRELOAD;
+}
+
+struct RunArgs {
+  std::string name;
+  std::string tags;  // k=v,k=v
+  std::vector<std::string> cmd;
+};
+
+Result<RunArgs> parse(const std::vector<std::string>& args) {
+  RunArgs r;
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if ((a == "--name" || a == "--tag") && i + 1 >= args.size()) return fail(a + " needs a value");
+    if (a == "--name") {
+      r.name = args[++i];
+    } else if (a == "--tag") {
+      const std::string& kv = args[++i];
+      size_t eq = kv.find('=');
+      if (eq == 0 || eq == std::string::npos || kv.find(',') != std::string::npos)
+        return fail("--tag takes K=V (no commas), got '" + kv + "'");
+      r.tags += (r.tags.empty() ? "" : ",") + kv;
+    } else if (!a.empty() && a[0] == '-') {
+      return fail("unknown option " + a);
+    } else {
+      break;  // the command starts here (the `--` is optional)
+    }
+  }
+  r.cmd.assign(args.begin() + static_cast<long>(i), args.end());
+  if (r.cmd.empty()) return fail("no command given (clawtrace run -- CMD...)");
+  return r;
+}
+
+// The environment for the root process: ours to set, so plain strings.
+std::vector<std::string> root_env(const RunArgs& a, const fs::path& store, const fs::path& preload,
+                                  uint64_t session, bool traced) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq) env[std::string(static_cast<const char*>(*e), eq)] = eq + 1;
+  }
+  if (!traced) {
+    TraceContext off;
+    off.session = 1;
+    off.flag = 'x';  // a preload already in the environment stays silent
+    char buf[kCtxValueLen];
+    format_ctx(off, buf);
+    env["CLAWTRACE_CTX"] = std::string(buf, kCtxValueLen);
+  } else {
+    TraceContext ctx;
+    ctx.session = session;
+    ctx.owner_pid = 0;  // "adopt this id as the root session"
+    ctx.trace_hi = sys::random_id();
+    ctx.trace_lo = sys::random_id();
+    uint64_t hi, lo, span;
+    if (parse_traceparent(std::getenv("TRACEPARENT"), &hi, &lo, &span)) {
+      ctx.trace_hi = hi;  // join the caller's trace
+      ctx.trace_lo = lo;
+    }
+    char buf[kCtxValueLen];
+    format_ctx(ctx, buf);
+    env["CLAWTRACE_CTX"] = std::string(buf, kCtxValueLen);
+    std::string pre = env.count("LD_PRELOAD") ? env["LD_PRELOAD"] : "";
+    env["LD_PRELOAD"] = preload.string() + (pre.empty() ? "" : ":" + pre);
+    env["CLAWTRACE_STORE"] = store.string();
+    if (!a.name.empty()) env["CLAWTRACE_NAME"] = a.name;
+    if (!a.tags.empty()) env["CLAWTRACE_TAGS"] = a.tags;
+  }
+  std::vector<std::string> out;
+  for (auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+pid_t g_child = 0;
+void forward_signal(int sig) {
+  if (g_child > 0) kill(g_child, sig);
+}
+
+// Waits for the child, ingesting every `period_ms` meanwhile. Returns the wait status.
+int wait_and_ingest(pid_t child, Store* store) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  int status = 0;
+  for (;;) {
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      poll(&p, 1, 250);
+    } else {
+      usleep(100000);
+    }
+    pid_t r = waitpid(child, &status, WNOHANG);
+    if (r == child) break;
+    if (r < 0 && errno != EINTR) break;
+    if (store) (void)ingest_pending(*store);  // live; errors surface at the final pass
+  }
+  if (pidfd >= 0) close(pidfd);
+  return status;
+}
+
+}  // namespace
+
+int cmd_run(const Globals& g, const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(kRunHelp, stdout);
+    return 0;
+  }
+  auto parsed = parse(args);
+  if (!parsed) return usage_error("run", parsed.error());
+  const RunArgs& a = parsed.value();
+
+  std::error_code ec;
+  fs::path store_dir = fs::absolute(g.store_dir, ec);
+  auto store = Store::open(store_dir);
+  if (!store) error("cannot write to the trace store: " + store.error() + "; running untraced");
+  const fs::path preload = find_preload();
+  const bool traced = store && fs::exists(preload, ec);
+  if (store && !traced) error("cannot find libclawtrace.so (set CLAWTRACE_PRELOAD); running untraced");
+
+  const uint64_t session = sys::random_id();
+  std::vector<std::string> env = root_env(a, store_dir, preload, session, traced);
+  std::vector<char*> envp, argv;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> cmd = a.cmd;
+  for (auto& c : cmd) argv.push_back(c.data());
+  argv.push_back(nullptr);
+
+  // Like a shell running a foreground job: the terminal's ^C goes to the child.
+  struct sigaction ign{}, fwd{}, old_int{}, old_quit{}, old_term{}, old_hup{};
+  ign.sa_handler = SIG_IGN;
+  fwd.sa_handler = forward_signal;
+  sigaction(SIGINT, &ign, &old_int);
+  sigaction(SIGQUIT, &ign, &old_quit);
+  sigaction(SIGTERM, &fwd, &old_term);
+  sigaction(SIGHUP, &fwd, &old_hup);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGQUIT);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  pid_t child = 0;
+  int rc = posix_spawnp(&child, argv[0], nullptr, &attr, argv.data(), envp.data());
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return error("cannot run " + a.cmd[0] + ": " + std::strerror(rc), rc == ENOENT ? 127 : 126);
+  g_child = child;
+
+  int status = wait_and_ingest(child, traced ? store->get() : nullptr);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGQUIT, &old_quit, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  sigaction(SIGHUP, &old_hup, nullptr);
+
+  if (traced) {
+    const std::string id = hex_id(session);
+    if (append_observed_exit(**store, id, status)) {
+      auto done = ingest_pending(**store);
+      if (!done) error("ingesting: " + done.error());
+      std::fprintf(stderr, "clawtrace: session %s\n", id.c_str());
+    } else {
+      error(a.cmd[0] + " was not traced (statically linked, setuid, or it drops LD_PRELOAD)");
+    }
+  }
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+}  // namespace clawtrace::cli

@@ -1,0 +1,63 @@
+// clawtrace: the command line. Subcommands live in cmd_*.cpp.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+
+using namespace clawtrace;
+
+namespace {
+
+constexpr const char* kHelp = R"(clawtrace - cost-aware tracing for unmodified LLM agents
+
+usage: clawtrace [--store DIR] COMMAND [ARGS]
+
+commands:
+  run [--name N] [--tag K=V]... -- CMD...   run CMD traced; exit status is CMD's
+  sessions [--json] [--all]                 list traced sessions (root sessions unless --all)
+  events SESSION [--tree]                   a session's events as JSON lines, or its span tree
+
+SESSION is an id, a unique id prefix, or `last`.
+--store DIR defaults to $CLAWTRACE_STORE, else $XDG_DATA_HOME/clawtrace,
+else ~/.local/share/clawtrace. `clawtrace COMMAND --help` describes a command.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  cli::Globals g{cli::default_store_dir()};
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--store") {
+      if (i + 1 >= args.size()) return cli::usage_error("", "--store needs a directory");
+      g.store_dir = args[++i];
+    } else if (a.rfind("--store=", 0) == 0) {
+      g.store_dir = a.substr(8);
+    } else if (a == "-h" || a == "--help" || a == "help") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::puts("clawtrace 0.1.0");
+      return 0;
+    } else if (!a.empty() && a[0] == '-') {
+      return cli::usage_error("", "unknown option " + a);
+    } else {
+      break;
+    }
+  }
+  if (i == args.size()) {
+    std::fputs(kHelp, stderr);
+    return 2;
+  }
+  if (g.store_dir.empty()) return cli::usage_error("", "--store needs a directory");
+  const std::string command = args[i];
+  std::vector<std::string> rest(args.begin() + static_cast<long>(i) + 1, args.end());
+  if (command == "run") return cli::cmd_run(g, rest);
+  if (command == "sessions") return cli::cmd_sessions(g, rest);
+  if (command == "events") return cli::cmd_events(g, rest);
+  return cli::usage_error("", "unknown command '" + command + "' (see clawtrace --help)");
+}
