@@ -656,12 +656,18 @@ Result<std::string> Store::resolve(std::string_view spec) {
       Cursor cur;
       int rc = mdb_cursor_open(txn, impl_->by_start, &cur.c);
       if (rc != 0) return db_error("resolving", rc);
+      // The most recent root session: a child started later by it is not "the last run".
       MDB_val k{}, v{};
-      rc = mdb_cursor_get(cur.c, &k, &v, MDB_LAST);
-      if (rc == MDB_NOTFOUND) return fail("no sessions recorded yet");
-      if (rc != 0) return db_error("resolving", rc);
-      if (k.mv_size != 16) return fail("store: corrupt by_start entry");
-      return hex_id(get_be64(static_cast<const char*>(k.mv_data) + 8));
+      for (rc = mdb_cursor_get(cur.c, &k, &v, MDB_LAST); rc == 0;
+           rc = mdb_cursor_get(cur.c, &k, &v, MDB_PREV)) {
+        if (k.mv_size != 16) return fail("store: corrupt by_start entry");
+        const uint64_t id = get_be64(static_cast<const char*>(k.mv_data) + 8);
+        auto info = impl_->get_session(txn, id);
+        if (!info) return Error{info.error()};
+        if (info.value() && !info.value()->parent_session) return hex_id(id);
+      }
+      if (rc != MDB_NOTFOUND) return db_error("resolving", rc);
+      return fail("no sessions recorded yet");
     }
     if (spec.empty() || spec.size() > 16 || !std::all_of(spec.begin(), spec.end(), is_hex))
       return fail("no session matches " + quoted);

@@ -58,7 +58,7 @@ class Store {
   Result<std::vector<SessionInfo>> sessions();  // by start time, oldest first
   Result<std::optional<SessionInfo>> session(std::string_view id);
   Result<std::vector<Event>> events(std::string_view session);  // seq order, blobs inlined
-  // An id, a unique id prefix, or "last" (the most recently started session).
+  // An id, a unique id prefix, or "last" (the most recently started root session).
   Result<std::string> resolve(std::string_view spec);
 
  private:

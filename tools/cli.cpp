@@ -32,7 +32,8 @@ int usage_error(const std::string& command, const std::string& message) {
 
 Result<std::unique_ptr<Store>> open_for_reading(const Globals& g) {
   std::error_code ec;
-  if (!fs::exists(g.store_dir / "db", ec))
+  // A store is there once a traced process wrote its spool or a command made the db.
+  if (!fs::exists(g.store_dir / "db", ec) && !fs::exists(g.store_dir / "spool", ec))
     return fail("no ClawTrace store at " + g.store_dir.string() + " (nothing traced yet?)");
   auto store = Store::open(g.store_dir);
   if (!store) {
