@@ -367,6 +367,8 @@ ChildEnvSpec child_env_spec(const TraceContext& ctx) {
 
 bool environment_ready() { return g.lib_path[0] != '\0' && g.store[0] != '\0'; }
 
+bool in_foreign_child() { return g.phase.load() == kActive && sys::pid() != g.pid; }
+
 void become_fork_child(uint64_t fork_span) {
   // Only system calls and our own memory from here: the parent may have had threads.
   const uint64_t t = sys::now_ns();

@@ -27,6 +27,8 @@ TraceContext child_context(uint64_t span);
 TraceContext foreign_child_context();
 ChildEnvSpec child_env_spec(const TraceContext& ctx);
 bool environment_ready();  // the static strings child_env_spec needs are set
+// True in a child that did not come through our fork wrapper while its parent traces.
+bool in_foreign_child();
 
 // Called in the child right after our fork wrapper's real fork returned 0.
 void become_fork_child(uint64_t fork_span);

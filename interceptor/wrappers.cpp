@@ -174,11 +174,12 @@ int traced_spawn(spawn_fn fn, wire::SpawnKind kind, pid_t* pid, const char* path
   Scratch scratch;
   char** env = build_child_env(envp, child_env_spec(child_context(span)), scratch);
   pid_t child = 0;
-  const int saved = errno;
   int rc = fn(&child, path, fa, attr, argv, env ? env : envp);
+  // glibc's spawn child shares our memory and may set errno (ENOENT from its exec): keep it.
+  const int after = errno;
   if (pid && rc == 0) *pid = child;
   emit_spawn(span, kind, t0, rc == 0 ? child : 0, rc, path, argv);
-  errno = saved;
+  errno = after;
   return rc;
 }
 
@@ -194,6 +195,8 @@ char* const* prepare_exec(const char* path, char* const argv[], char* const envp
     // owner = our pid: the new image continues this session.
     return env ? env : envp;
   }
+  // Tracing is off here (store failure: the flag in environ keeps children quiet).
+  if (!in_foreign_child()) return envp;
   // A child we did not fork ourselves (raw clone/vfork): our memory may be its parent's,
   // so touch nothing; the new image links itself as a child of the session we know.
   char** env = build_child_env(envp, child_env_spec(foreign_child_context()), scratch);

@@ -1,0 +1,19 @@
+/* execvp(): PATH search.
+ * ok = the process image becomes sh, which prints a line and exits 3 (same pid, so the
+ * same session); fail = ENOENT for a name found nowhere on PATH, then main returns 0. */
+#include "common.h"
+
+#define CT_SCRIPT "echo from sh mark=$CT_MARK; exit 3"
+
+int main(int argc, char** argv) {
+  const char* mode = ct_mode(argc, argv, "ok|fail");
+  char* sh_argv[] = {"sh", "-c", CT_SCRIPT, NULL};
+  char* bad_argv[] = {"clawtrace-no-such-program", NULL};
+  printf("execvp: %s\n", mode);
+  fflush(stdout);
+  errno = CT_SENTINEL;
+  int rc =
+      ct_is(mode, "ok") ? execvp("sh", sh_argv) : execvp("clawtrace-no-such-program", bad_argv);
+  ct_report("execvp", rc, errno);
+  return 0;
+}
