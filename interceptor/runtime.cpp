@@ -256,7 +256,8 @@ void load_cmdline_argv() {
 bool adopt_identity() {
   g.pid = sys::pid();
   g.start_ticks = sys::self_start_ticks();
-  g.quiet = getenv("CLAWTRACE_QUIET") && *getenv("CLAWTRACE_QUIET") && *getenv("CLAWTRACE_QUIET") != '0';
+  const char* quiet = getenv("CLAWTRACE_QUIET");
+  g.quiet = quiet && *quiet && *quiet != '0';
   if (const char* t = getenv("CLAWTRACE_TAGS")) sys::copy_str(g.tags, sizeof g.tags, t);
   TraceContext in;
   const bool have_ctx = parse_ctx(getenv(kCtxVar), &in);

@@ -64,8 +64,7 @@ void bind(F& slot, const char* name, const char* version = nullptr) {
 
 void resolve() {
   if (g_resolved.load(std::memory_order_acquire)) return;
-  Real r{};
-  Real& s = r;
+  Real s{};
   bind(s.fork, "fork");
   bind(s.fork_raw, "_Fork");
   bind(s.posix_spawn, "posix_spawn", "GLIBC_2.15");
@@ -88,7 +87,7 @@ void resolve() {
   bind(s.exit_now_c99, "_Exit");
   bind(s.libc_start_main, "__libc_start_main", "GLIBC_2.34");
   if (!s.libc_start_main) bind(s.libc_start_main, "__libc_start_main");
-  real = r;
+  real = s;
   g_resolved.store(true, std::memory_order_release);
 }
 
