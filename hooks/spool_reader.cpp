@@ -50,6 +50,14 @@ void set_field(SpoolRecord& r, uint16_t tag, const char* p, uint32_t len) {
     case F::proc_start_ticks: r.proc_start_ticks = u(); break;
     case F::exit_via: r.exit_via = u(); break;
     case F::parent_exact: r.parent_exact = u(); break;
+    case F::conn: r.conn = u(); break;
+    case F::direction: r.direction = u(); break;
+    case F::stream_offset: r.stream_offset = u(); break;
+    case F::payload: r.payload.emplace(p, len); break;
+    case F::layer: r.layer = u(); break;
+    case F::host: r.host.emplace(p, len); break;
+    case F::peer: r.peer.emplace(p, len); break;
+    case F::note: r.note = u(); break;
     default: break;  // a newer writer's field: ignore
   }
 }

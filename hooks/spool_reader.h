@@ -32,9 +32,9 @@ struct SpoolRecord {
   uint64_t offset = 0;  // where it starts in the file
   std::optional<uint64_t> session, parent_session, parent_span, trace_hi, trace_lo, span, ppid,
       via, kind, child_pid, wait_status, error, exit_code, proc_start_ticks, exit_via,
-      parent_exact;
+      parent_exact, conn, direction, stream_offset, layer, note;
   std::optional<std::vector<std::string>> argv;
-  std::optional<std::string> cwd, path, name, tags;
+  std::optional<std::string> cwd, path, name, tags, payload, host, peer;
   bool truncated_field = false;
 };
 

@@ -49,6 +49,10 @@ enum class RecordType : uint16_t {
   reap = 6,           // wait-family call reported a child's status
   proc_exit = 7,      // the process is exiting (exit, _exit, return from main)
   observed_exit = 8,  // written by `clawtrace run`: the root's wait status
+  conn_open = 9,      // a connection carrying LLM-looking HTTP/1.x is tracked from now on
+  conn_data = 10,     // bytes sent or received on a tracked connection (already redacted)
+  conn_close = 11,    // the tracked connection ended (close, SSL_free, SSL_shutdown)
+  conn_note = 12,     // something about a connection the user should know (NoteKind)
 };
 
 // Fields are tag-length-value: FieldHeader then `len` bytes. Unknown tags are skipped.
@@ -82,12 +86,23 @@ enum class Field : uint16_t {
   proc_start_ticks = 19,// u64
   exit_via = 20,        // u64, ExitVia
   parent_exact = 21,    // u64 0/1: parent_session's pid is our ppid
+  conn = 22,            // u64, connection id (random, unique per process)
+  direction = 23,       // u64, Direction
+  stream_offset = 24,   // u64, position of the first payload byte in its direction
+  payload = 25,         // bytes
+  layer = 26,           // u64, Layer
+  host = 27,            // string: TLS SNI, else empty (the Host header is in the bytes)
+  peer = 28,            // string: "address:port" of a socket connection
+  note = 29,            // u64, NoteKind
 };
 
 enum class Via : uint64_t { root = 1, child = 2, fork = 3, exec = 4 };
 enum class SpawnKind : uint64_t {
   fork = 1, vfork = 2, fork_raw = 3, posix_spawn = 4, posix_spawnp = 5, system = 6, popen = 7,
 };
+enum class Direction : uint64_t { out = 0, in = 1 };  // out: bytes the process sent
+enum class Layer : uint64_t { tls = 1, socket = 2 };
+enum class NoteKind : uint64_t { http2_unsupported = 1, capture_overflow = 2 };
 enum class ExitVia : uint64_t { main_return = 1, exit = 2, exit_now = 3, destructor = 4 };
 
 // Fast, dependency-free 32-bit checksum (64-bit multiply-xor over 8-byte words). It only

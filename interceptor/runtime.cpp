@@ -9,6 +9,11 @@
 
 #include <atomic>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "capture.h"
 #include "record_builder.h"
 #include "sys.h"
 
@@ -33,6 +38,7 @@ struct State {
   dev_t dev = 0;
   ino_t ino = 0;
   bool quiet = false;
+  bool capture_all = false;
   std::atomic<bool> reported{false};
   std::atomic<bool> ended{false};
   int exit_code = 0;
@@ -179,13 +185,22 @@ int spool_fd() {
   return fresh;
 }
 
-void append(const char* rec, size_t len) {
+bool append_iov(const struct iovec* iov, int iovcnt) {
   int fd = spool_fd();
   if (fd < 0) {
     disable("opening the spool", errno);
-    return;
+    return false;
   }
-  if (!sys::write_all(fd, rec, len)) disable("writing the spool", errno);
+  if (!sys::writev_all(fd, iov, iovcnt)) {
+    disable("writing the spool", errno);
+    return false;
+  }
+  return true;
+}
+
+void append(const char* rec, size_t len) {
+  struct iovec v = {const_cast<char*>(rec), len};
+  (void)append_iov(&v, 1);
 }
 
 // Builds and appends one record; `fill` adds the fields (called twice: size, then write).
@@ -258,6 +273,8 @@ bool adopt_identity() {
   g.start_ticks = sys::self_start_ticks();
   const char* quiet = getenv("CLAWTRACE_QUIET");
   g.quiet = quiet && *quiet && *quiet != '0';
+  const char* capture = getenv("CLAWTRACE_CAPTURE");
+  g.capture_all = capture && strcmp(capture, "all") == 0;
   if (const char* t = getenv("CLAWTRACE_TAGS")) sys::copy_str(g.tags, sizeof g.tags, t);
   TraceContext in;
   const bool have_ctx = parse_ctx(getenv(kCtxVar), &in);
@@ -340,6 +357,17 @@ bool tracing() {
   return phase == kActive && sys::pid() == g.pid;
 }
 
+bool capturing() {
+  int phase = g.phase.load(std::memory_order_acquire);
+  if (phase == kUninit || phase == kIniting) {
+    init(nullptr);
+    phase = g.phase.load(std::memory_order_acquire);
+  }
+  return phase == kActive;
+}
+
+uint32_t self_pid() { return static_cast<uint32_t>(g.pid); }
+
 void init_from_constructor(int /*argc*/, char** argv) {
   if (g.phase.load() != kUninit) {
     if (argv && g.argv == g.cmdline_argv) g.argv = argv;  // prefer the real argv
@@ -375,6 +403,7 @@ void become_fork_child(uint64_t fork_span) {
   const uint64_t t = sys::now_ns();
   int old = g.fd.exchange(-1);
   if (old >= 0) sys::close_fd(old);  // the parent's spool stays the parent's
+  capture_after_fork_child();
   g.parent_session = g.self.session;
   g.parent_span = fork_span;
   g.parent_exact = true;
@@ -397,8 +426,47 @@ void become_fork_child(uint64_t fork_span) {
 
 uint64_t new_span_id() { return sys::random_id(); }
 
+bool append_records(const struct iovec* iov, int iovcnt) {
+  if (g.phase.load(std::memory_order_acquire) != kActive || sys::pid() != g.pid) return false;
+  return append_iov(iov, iovcnt);
+}
+
+bool capture_all_http() { return g.capture_all; }
+
+bool format_peer(int fd, char* out, size_t cap) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (syscall(SYS_getpeername, fd, &ss, &len) != 0) return false;
+  char addr[INET6_ADDRSTRLEN];
+  unsigned port;
+  if (ss.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<struct sockaddr_in*>(&ss);
+    if (!inet_ntop(AF_INET, &in->sin_addr, addr, sizeof addr)) return false;
+    port = ntohs(in->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<struct sockaddr_in6*>(&ss);
+    if (!inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof addr)) return false;
+    port = ntohs(in6->sin6_port);
+  } else {
+    return false;
+  }
+  char digits[8];
+  int nd = 0;
+  do {
+    digits[nd++] = static_cast<char>('0' + port % 10);
+    port /= 10;
+  } while (port && nd < 7);
+  size_t n = sys::copy_str(out, cap, ss.ss_family == AF_INET6 ? "[" : "");
+  n += sys::copy_str(out + n, cap - n, addr);
+  n += sys::copy_str(out + n, cap - n, ss.ss_family == AF_INET6 ? "]:" : ":");
+  while (nd > 0 && n + 1 < cap) out[n++] = digits[--nd];
+  out[n] = '\0';
+  return true;
+}
+
 void emit_spawn(uint64_t span, wire::SpawnKind kind, uint64_t t_ns, pid_t child, int err,
                 const char* path, const char* const* argv) {
+  capture_drain(false);  // the traffic that led to this spawn goes first
   emit(wire::RecordType::spawn, t_ns, [&](RecordBuilder& b) {
     b.u64(wire::Field::span, span);
     b.u64(wire::Field::kind, static_cast<uint64_t>(kind));
@@ -425,6 +493,7 @@ void emit_reap(pid_t child, int wait_status) {
 }
 
 void emit_exec(const char* path, const char* const* argv) {
+  capture_drain(true);  // the queue dies with this image
   emit(wire::RecordType::exec, sys::now_ns(), [&](RecordBuilder& b) {
     if (path) b.str(wire::Field::path, path);
     b.strv(wire::Field::argv, argv);
@@ -444,6 +513,7 @@ void note_exit_code(int code) {
 
 void emit_exit(wire::ExitVia via) {
   if (g.phase.load() != kActive || sys::pid() != g.pid || g.ended.exchange(true)) return;
+  capture_drain(true);
   emit(wire::RecordType::proc_exit, sys::now_ns(), [&](RecordBuilder& b) {
     b.u64(wire::Field::exit_via, static_cast<uint64_t>(via));
     if (g.exit_known) b.u64(wire::Field::exit_code, static_cast<uint64_t>(static_cast<uint32_t>(g.exit_code)));

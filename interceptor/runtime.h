@@ -4,7 +4,9 @@
 #pragma once
 
 #include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "context.h"
 #include "record_format.h"
@@ -16,6 +18,11 @@ namespace clawtrace::preload {
 // children that did not come through our fork wrapper (raw clone/vfork): those must not
 // touch our state, which they may share with their parent.
 bool tracing();
+// The cheap check of the traffic wrappers: tracing is active (no fork check: a child
+// that did not come through our fork wrapper only execs). Initialises lazily.
+bool capturing();
+// This process's pid as of its last fork through our wrapper (no system call).
+uint32_t self_pid();
 
 // Our constructor: initialises with the real argv.
 void init_from_constructor(int argc, char** argv);
@@ -45,5 +52,12 @@ void note_exit_code(int code);
 void emit_exit(wire::ExitVia via);
 
 uint64_t new_span_id();
+
+// For capture.cpp: appends whole records to this session's spool (false on failure, after
+// which tracing is disabled and reported once); "address:port" of a socket's peer; whether
+// CLAWTRACE_CAPTURE=all asked for every HTTP/1.x connection to be captured.
+bool append_records(const struct iovec* iov, int iovcnt);
+bool format_peer(int fd, char* out, size_t cap);
+bool capture_all_http();
 
 }  // namespace clawtrace::preload

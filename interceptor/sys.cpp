@@ -18,6 +18,31 @@ bool write_all(int fd, const void* buf, size_t n) {
   return true;
 }
 
+bool writev_all(int fd, const struct iovec* iov, int iovcnt) {
+  size_t skip = 0;  // bytes of iov[0] already written
+  while (iovcnt > 0) {
+    struct iovec first = {static_cast<char*>(iov[0].iov_base) + skip, iov[0].iov_len - skip};
+    struct iovec batch[64];
+    int n = iovcnt < 64 ? iovcnt : 64;
+    batch[0] = first;
+    for (int i = 1; i < n; ++i) batch[i] = iov[i];
+    long w = syscall(SYS_writev, fd, batch, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    size_t done = static_cast<size_t>(w);
+    while (iovcnt > 0 && done >= iov[0].iov_len - skip) {
+      done -= iov[0].iov_len - skip;
+      skip = 0;
+      ++iov;
+      --iovcnt;
+    }
+    skip += done;
+  }
+  return true;
+}
+
 uint64_t random_id() {
   uint64_t v = 0;
   for (int tries = 0; tries < 4 && v == 0; ++tries) {

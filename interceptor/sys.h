@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,8 @@ inline uint64_t now_ns() {
 
 // Writes all of buf, retrying on EINTR and short writes. Returns false on error.
 bool write_all(int fd, const void* buf, size_t n);
+// The same for a gather list (not modified).
+bool writev_all(int fd, const struct iovec* iov, int iovcnt);
 
 // A fresh random 64-bit id, never 0. getrandom(2), with a time/pid mix as fallback.
 uint64_t random_id();

@@ -13,6 +13,7 @@
 
 #include <atomic>
 
+#include "guard.h"
 #include "runtime.h"
 #include "sys.h"
 
@@ -90,22 +91,6 @@ void resolve() {
   real = s;
   g_resolved.store(true, std::memory_order_release);
 }
-
-// Set while this thread is inside one of our wrappers, so anything the runtime calls that
-// we also wrap passes straight through.
-thread_local bool t_busy __attribute__((tls_model("initial-exec"))) = false;
-
-class Guard {
- public:
-  Guard() : owner_(!t_busy) { t_busy = true; }
-  ~Guard() {
-    if (owner_) t_busy = false;
-  }
-  bool entered() const { return owner_; }
-
- private:
-  bool owner_;
-};
 
 // True when this call should be traced (and not a re-entry from our own code).
 bool traced(const Guard& g) { return g.entered() && tracing(); }
