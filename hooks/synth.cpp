@@ -102,6 +102,7 @@ json::object to_json(const SessionState& s) {
     j["t_end"] = p.t_end;
     j["closed"] = p.closed;
     j["argv"] = to_array(p.argv);
+    j["parent"] = p.parent;
     if (p.child_session) j["child_session"] = *p.child_session;
     spans.push_back(std::move(j));
   }
@@ -109,6 +110,7 @@ json::object to_json(const SessionState& s) {
   o["argv_before_exec"] = to_array(s.argv_before_exec);
   if (s.observed_status) o["observed_status"] = *s.observed_status;
   o["ended"] = s.ended;
+  o["llm"] = to_json(s.llm);
   return o;
 }
 
@@ -130,6 +132,7 @@ Result<SessionState> session_state_from_json(const json::value& v) {
       sp.t_end = p.at("t_end").to_number<uint64_t>();
       sp.closed = p.at("closed").as_bool();
       sp.argv = from_array(p.if_contains("argv"));
+      if (auto* par = p.if_contains("parent"); par && par->is_string()) sp.parent = par->get_string();
       if (auto* c = p.if_contains("child_session"); c && c->is_string())
         sp.child_session = std::string(c->get_string());
       s.spans.push_back(std::move(sp));
@@ -139,6 +142,7 @@ Result<SessionState> session_state_from_json(const json::value& v) {
   if (auto* st = o->if_contains("observed_status"); st && st->is_number())
     s.observed_status = st->to_number<int>();
   if (auto* e = o->if_contains("ended"); e && e->is_bool()) s.ended = e->as_bool();
+  s.llm = llm_state_from_json(o->if_contains("llm"));
   return s;
 }
 
@@ -191,8 +195,24 @@ void Synthesizer::apply(const std::string& session, const SpoolRecord& r) {
     case T::observed_exit:
       if (r.wait_status) observed_exit(session, static_cast<int>(*r.wait_status), r.t_ns);
       break;
+    case T::conn_open:
+    case T::conn_data:
+    case T::conn_close:
+    case T::conn_note:
+      llm_synth(*s).apply(r);
+      break;
     default: break;  // newer record types are for later passes of the synthesiser
   }
+}
+
+LlmSynth Synthesizer::llm_synth(SessionState& s) {
+  return LlmSynth(s.llm, s.info.id,
+                  [this, &s](EventType type, uint64_t t_ns, std::string span,
+                             std::optional<std::string> parent, json::object data) {
+                    if (type == EventType::llm_input) ++s.info.llm_calls;
+                    if (type == EventType::before_tool_call) ++s.info.tool_calls;
+                    emit(s, type, t_ns, std::move(span), std::move(parent), std::move(data));
+                  });
 }
 
 void Synthesizer::on_start(const std::string& id, const SpoolRecord& r) {
@@ -293,7 +313,9 @@ void Synthesizer::on_spawn(SessionState& s, const SpoolRecord& r) {
   d["cwd"] = s.info.cwd;
   if (sp.child_pid) d["child_pid"] = sp.child_pid;
   ++s.info.tool_calls;
-  emit(s, EventType::before_tool_call, r.t_ns, sp.span, s.info.id, std::move(d));
+  // Nested under the model tool call that is open, if any (the model asked for it).
+  sp.parent = llm_synth(s).open_tool_span().value_or(s.info.id);
+  emit(s, EventType::before_tool_call, r.t_ns, sp.span, sp.parent, std::move(d));
   s.spans.push_back(std::move(sp));
   if (r.error) {
     on_span_end(s, s.spans.back(), r.t_ns, std::nullopt, static_cast<int>(*r.error));
@@ -325,7 +347,8 @@ void Synthesizer::on_span_end(SessionState& s, ProcSpan& sp, uint64_t t_ns,
   }
   d["duration_s"] = seconds(sp.t_start, t_ns);
   if (sp.child_session) d["child_session"] = *sp.child_session;
-  emit(s, EventType::after_tool_call, t_ns, sp.span, s.info.id, std::move(d));
+  emit(s, EventType::after_tool_call, t_ns, sp.span, sp.parent.empty() ? s.info.id : sp.parent,
+       std::move(d));
   trim_closed(s);
 }
 
@@ -354,6 +377,12 @@ void Synthesizer::end_session(SessionState& s, uint64_t t_ns, json::object data,
                               SessionStatus status) {
   for (auto& sp : s.spans)
     if (!sp.closed) on_span_end(s, sp, t_ns, std::nullopt, std::nullopt);
+  llm_synth(s).finish(t_ns);
+  if (!s.llm.warnings.empty()) {
+    json::array w;
+    for (const auto& x : s.llm.warnings) w.emplace_back(x);
+    data["warnings"] = std::move(w);
+  }
   s.ended = true;
   s.info.end_ns = t_ns;
   s.info.status = status;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "event.h"
+#include "llm_synth.h"
 #include "spool_reader.h"
 
 namespace clawtrace {
@@ -24,6 +25,7 @@ struct ProcSpan {
   bool closed = false;
   std::vector<std::string> argv;
   std::optional<std::string> child_session;
+  std::string parent;  // the span it nests under: a model tool call, or the session
 };
 
 // Everything ingestion remembers about a session between passes.
@@ -33,6 +35,7 @@ struct SessionState {
   std::vector<std::string> argv_before_exec;
   std::optional<int> observed_status;    // raw wait status seen by a parent or `clawtrace run`
   bool ended = false;
+  LlmState llm;                          // captured connections, conversations, model tool calls
 };
 
 boost::json::object to_json(const SessionState& s);
@@ -67,6 +70,7 @@ class Synthesizer {
   void on_exit(SessionState& s, const SpoolRecord& r);
   void end_session(SessionState& s, uint64_t t_ns, boost::json::object data, SessionStatus status);
   void link_child(SessionState& child);
+  LlmSynth llm_synth(SessionState& s);
   void emit(SessionState& s, EventType type, uint64_t t_ns, std::string span,
             std::optional<std::string> parent, boost::json::object data);
   SynthBook& book_;
