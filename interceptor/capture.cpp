@@ -28,6 +28,10 @@ constexpr size_t kMaxPayload = 16u << 20;    // one record carries at most this 
 constexpr int kIovBatch = 64;
 constexpr long kIdleFlushNs = 100000000;     // held-back bytes wait at most this long
 constexpr long kExitWaitNs = 2000000000;     // bounded wait for the writer at exit
+// Once woken, the writer lets records accumulate this long before writing: producers then
+// find it busy and skip the wake-up system call, and the spool gets fewer, larger writes.
+constexpr long kBatchWindowNs = 2000000;
+constexpr size_t kBatchBytes = 1u << 20;     // ...unless this much is already queued
 
 // ---- connection slots ----------------------------------------------------------------
 
@@ -61,7 +65,33 @@ struct Block {
   char* data() { return reinterpret_cast<char*>(this + 1); }
 };
 
+// Standard-size blocks are recycled (touching fresh mappings costs a page fault per 4 KiB).
+constexpr int kPoolMax = 8;
+Block* g_pool[kPoolMax];
+std::atomic<int> g_pool_lock{0};
+
+bool pool_acquire() {
+  int expected = 0;
+  while (!g_pool_lock.compare_exchange_weak(expected, 1, std::memory_order_acquire)) expected = 0;
+  return true;
+}
+void pool_release() { g_pool_lock.store(0, std::memory_order_release); }
+
 Block* new_block(size_t need) {
+  if (need <= kBlockSize && pool_acquire()) {
+    Block* b = nullptr;
+    for (auto& slot : g_pool)
+      if (!b && slot) {
+        b = slot;
+        slot = nullptr;
+      }
+    pool_release();
+    if (b) {
+      b->next = nullptr;
+      b->used = 0;
+      return b;
+    }
+  }
   size_t total = sizeof(Block) + (need > kBlockSize ? need : kBlockSize);
   void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return nullptr;
@@ -75,7 +105,16 @@ Block* new_block(size_t need) {
 void free_blocks(Block* b) {
   while (b) {
     Block* next = b->next;
-    munmap(b, sizeof(Block) + b->cap);
+    bool pooled = false;
+    if (b->cap == kBlockSize && pool_acquire()) {
+      for (auto& slot : g_pool)
+        if (!pooled && !slot) {
+          slot = b;
+          pooled = true;
+        }
+      pool_release();
+    }
+    if (!pooled) munmap(b, sizeof(Block) + b->cap);
     b = next;
   }
 }
@@ -414,7 +453,12 @@ void* writer_main(void*) {
       }
     }
     q.writer_waiting = false;
+    const bool batch = !idle_flush && q.bytes < kBatchBytes;
     pthread_mutex_unlock(&q.mu);
+    if (batch) {
+      struct timespec window = {0, kBatchWindowNs};
+      nanosleep(&window, nullptr);
+    }
     Block* list = nullptr;
     if (!take_queue(&list, nullptr)) continue;
     write_blocks(list, idle_flush);
@@ -680,6 +724,7 @@ void capture_after_fork_child() {
   q.mu = fresh_mutex;
   q.io = fresh_mutex;
   q.cv = fresh_cond;
+  g_pool_lock.store(0);
   free_blocks(q.head);
   q.head = q.tail = nullptr;
   q.bytes = 0;
