@@ -321,7 +321,7 @@ void LlmSynth::close_answered_calls(const llm::RequestInfo& req, size_t first_ne
       const std::string id = str(*block, "tool_use_id");
       const std::string name = str(*block, "name");
       auto it = std::find_if(s_.open_calls.begin(), s_.open_calls.end(), [&](const ModelToolCall& c) {
-        return id.empty() ? c.id.empty() && c.name == name : c.id == id;
+        return id.empty() ? c.name == name : c.id == id;  // no id (Gemini, Ollama): by name
       });
       if (it == s_.open_calls.end()) continue;  // answered before tracing began, or twice
       const std::string result = str(*block, "content");

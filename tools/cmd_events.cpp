@@ -14,8 +14,9 @@ constexpr const char* kHelp = R"(usage: clawtrace events SESSION [--tree]
 
 Prints the session's events as JSON lines, in order:
   {"seq":N,"t_ns":N,"type":"...","session":"ID","span":"ID","parent":"ID"|null,"data":{...}}
---tree prints the span tree instead: the session, the processes it started, and the
-sessions of those processes, to any depth.
+--tree prints the span tree instead: the session, its LLM calls (model, usage, stop
+reason), the tool calls the model asked for, the processes started (nested under the tool
+call that was open), and the sessions of those processes, to any depth.
 )";
 
 std::string str(const json::object& o, std::string_view k) {
@@ -29,6 +30,58 @@ std::string outcome(const json::object& d) {
   if (auto* e = d.if_contains("error"); e && e->is_string()) return std::string(e->get_string());
   if (auto* w = d.if_contains("waited"); w && w->is_bool() && !w->as_bool()) return "not waited for";
   return "running";
+}
+
+std::string num(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v || !v->is_number()) return "?";
+  return std::to_string(v->to_number<int64_t>());
+}
+
+// One span of a session: an LLM call (llm_input/llm_output) or a tool call (model or
+// process), with the events that opened and closed it.
+struct SpanNode {
+  std::string kind;  // llm, tool
+  const Event* open = nullptr;
+  const Event* close = nullptr;
+  std::string parent;
+};
+
+std::string llm_line(const SpanNode& n) {
+  const json::object& in = n.open->data;
+  std::string line = "llm " + str(in, "model") + "  (" + str(in, "api");
+  if (auto* st = in.if_contains("stream"); st && st->is_bool() && st->get_bool()) line += ", stream";
+  line += ")";
+  if (!n.close) return line + "  waiting";
+  const json::object& out = n.close->data;
+  if (auto* u = out.if_contains("usage"); u && u->is_object()) {
+    const json::object& usage = u->get_object();
+    line += "  in " + num(usage, "input") + " · cache r " + num(usage, "cache_read") + " w " +
+            num(usage, "cache_write") + " · out " + num(usage, "output");
+  } else if (auto* m = out.if_contains("usage_missing"); m && m->is_bool() && m->get_bool()) {
+    line += "  usage not reported";
+  }
+  if (!str(out, "stop_reason").empty()) line += "  " + str(out, "stop_reason");
+  if (auto* d = out.if_contains("duration_ms"); d && d->is_number())
+    line += ", " + format_duration(d->to_number<double>() / 1e3);
+  if (!str(out, "error").empty()) line += "  error: " + str(out, "error").substr(0, 80);
+  return line;
+}
+
+std::string tool_line(const SpanNode& n) {
+  const json::object& d = (n.close ? n.close : n.open)->data;
+  std::string took;
+  if (auto* ds = d.if_contains("duration_s"); ds && ds->is_number())
+    took = ", " + format_duration(ds->to_number<double>());
+  if (str(d, "source") == "model") {
+    std::string state = !n.close ? "open" : d.contains("abandoned") ? "abandoned"
+                      : (d.contains("is_error") && d.at("is_error").is_bool() && d.at("is_error").get_bool()) ? "error" : "ok";
+    std::string args = str(n.open->data, "arguments");
+    if (args.size() > 60) args = args.substr(0, 57) + "...";
+    return "tool " + str(d, "name") + " " + args + "  (model, " + state + took + ")";
+  }
+  return "process " + str(d, "name") + "  (" + str(d, "how") + ", " +
+         (n.close ? outcome(d) : std::string("running")) + took + ")";
 }
 
 class TreePrinter {
@@ -59,45 +112,63 @@ class TreePrinter {
       std::printf("%s  (events unreadable: %s)\n", inner.c_str(), events.error().c_str());
       return;
     }
-    // Spans of this session in order, with their end events and the sessions under them.
-    std::vector<std::string> order;
-    std::map<std::string, const Event*> opened, closed;
-    for (const auto& e : *events) {
-      if (e.type == EventType::before_tool_call) {
-        order.push_back(e.span);
-        opened[e.span] = &e;
-      } else if (e.type == EventType::after_tool_call) {
-        closed[e.span] = &e;
-      }
-    }
-    std::map<std::string, std::vector<std::string>> under;
-    std::vector<std::string> loose;
+    spans_.clear();
+    kids_.clear();
+    for (const auto& e : *events) add_event(id, e);
     for (const auto& child : children_[id]) {
       const auto& cs = sessions_.at(child);
-      if (cs.parent_span && opened.count(*cs.parent_span)) under[*cs.parent_span].push_back(child);
-      else loose.push_back(child);
+      const std::string at = cs.parent_span && spans_.count(*cs.parent_span) ? *cs.parent_span : id;
+      kids_[at].push_back(Kid{child, true});
     }
-    const size_t total = order.size() + loose.size();
-    size_t n = 0;
-    for (const auto& span : order) {
-      const bool is_last = ++n == total;
-      const json::object& d = (closed.count(span) ? closed[span] : opened[span])->data;
-      std::string took;
-      if (auto* ds = d.if_contains("duration_s"); ds && ds->is_number()) took = ", " + format_duration(ds->to_number<double>());
-      std::printf("%s%sprocess %s  (%s, %s%s)\n", inner.c_str(), is_last ? "└─ " : "├─ ",
-                  str(d, "name").c_str(), str(d, "how").c_str(),
-                  closed.count(span) ? outcome(d).c_str() : "running", took.c_str());
-      const auto& kids = under[span];
-      for (size_t k = 0; k < kids.size(); ++k)
-        print_session(kids[k], inner + (is_last ? "   " : "│  "), k + 1 == kids.size(), false);
-    }
-    for (const auto& child : loose) print_session(child, inner, ++n == total, false);
+    print_children(id, inner, std::map<std::string, SpanNode>(spans_), std::map<std::string, std::vector<Kid>>(kids_));
   }
 
  private:
+  struct Kid {
+    std::string id;
+    bool session = false;
+  };
+
+  void add_event(const std::string& session, const Event& e) {
+    const bool opens = e.type == EventType::llm_input || e.type == EventType::before_tool_call;
+    const bool closes = e.type == EventType::llm_output || e.type == EventType::after_tool_call;
+    if (!opens && !closes) return;
+    auto [it, fresh] = spans_.try_emplace(e.span);
+    SpanNode& n = it->second;
+    if (fresh) {
+      n.kind = e.type == EventType::llm_input || e.type == EventType::llm_output ? "llm" : "tool";
+      n.parent = e.parent.value_or(session);
+      kids_[n.parent].push_back(Kid{e.span, false});
+    }
+    if (opens) n.open = &e;
+    else n.close = &e;
+    if (!n.open) n.open = &e;
+  }
+
+  void print_children(const std::string& at, const std::string& prefix,
+                      const std::map<std::string, SpanNode>& spans,
+                      const std::map<std::string, std::vector<Kid>>& kids) {
+    auto it = kids.find(at);
+    if (it == kids.end()) return;
+    const auto& list = it->second;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const bool last = i + 1 == list.size();
+      if (list[i].session) {
+        print_session(list[i].id, prefix, last, false);
+        continue;
+      }
+      const SpanNode& n = spans.at(list[i].id);
+      std::printf("%s%s%s\n", prefix.c_str(), last ? "└─ " : "├─ ",
+                  (n.kind == "llm" ? llm_line(n) : tool_line(n)).c_str());
+      print_children(list[i].id, prefix + (last ? "   " : "│  "), spans, kids);
+    }
+  }
+
   Store& store_;
   std::map<std::string, SessionInfo> sessions_;
   std::map<std::string, std::vector<std::string>> children_;
+  std::map<std::string, SpanNode> spans_;
+  std::map<std::string, std::vector<Kid>> kids_;
 };
 
 }  // namespace
