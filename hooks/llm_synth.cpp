@@ -296,6 +296,8 @@ void LlmSynth::on_request(uint64_t conn_id, CapturedConn& c, const http::Exchang
   close_answered_calls(req.value(), first_new, ex.request.t_start_ns);
 
   json::object d = call_fields(req.value());
+  d["connection"] = hex_id(conn_id);
+  d["exchange"] = ex.index;
   d["thread"] = thread_id;
   d["request_bytes"] = req->request_bytes;
   d["messages_total"] = req->messages.size();
@@ -359,6 +361,8 @@ void LlmSynth::on_exchange(uint64_t conn_id, CapturedConn& c, const http::Exchan
   if (error.empty() && !ex.response) error = "no response";
 
   json::object d = call_fields(info);
+  d["connection"] = hex_id(conn_id);
+  d["exchange"] = ex.index;
   d["model_returned"] = resp.model;
   d["status"] = resp.status;
   if (resp.usage) d["usage"] = llm::to_json(*resp.usage);
