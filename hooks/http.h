@@ -66,7 +66,8 @@ struct Exchange {
   uint64_t index = 0;  // 0-based position on the connection
   Request request;
   std::optional<Response> response;  // nullopt: no response bytes at all
-  std::string error;                 // set when the exchange is cut short
+  std::string error;  // empty when all went well; else the request's error, "no response",
+                      // or the response's error (cut short, malformed, undecodable)
 };
 
 struct Update {
@@ -75,9 +76,16 @@ struct Update {
   Exchange exchange;
 };
 
+// What one connection may make ingestion hold. Bodies themselves are not capped.
+struct Limits {
+  uint64_t max_head = uint64_t{1} << 20;           // a request/response head, and trailers
+  uint64_t max_decoded_body = uint64_t{256} << 20;  // content-decoded body (decompression bombs)
+};
+
 class Connection {
  public:
   Connection();
+  explicit Connection(const Limits& limits);
   ~Connection();
   Connection(Connection&&) noexcept;
   Connection& operator=(Connection&&) noexcept;
@@ -95,7 +103,10 @@ class Connection {
   bool abandoned() const;
 
   // State to carry a connection over between ingestion passes (the store keeps it as
-  // JSON-free opaque bytes). Returns an empty string when nothing is pending.
+  // JSON-free opaque bytes): the raw bytes of what is not yet reported, replayed on restore
+  // with what was already taken suppressed. Updates not yet taken are not lost. Returns an
+  // empty string when nothing is pending (closed with every update taken, or nothing fed).
+  // Restoring bytes that are not a saved state gives an abandoned connection.
   std::string save() const;
   static Connection restore(std::string_view saved);
 
