@@ -13,27 +13,33 @@ constexpr std::size_t kStep = 16384;
 // Bytes a z_stream may take in one call; zlib counts in uInt.
 uInt clamp_avail(std::size_t n) { return static_cast<uInt>(std::min<std::size_t>(n, 1u << 30)); }
 
+// Every pass either produces output (bounded by max_out), consumes input, or fails, so
+// hostile input cannot make it spin.
+Result<std::string> inflate_all(z_stream& zs, std::size_t max_out) {
+  std::string out;
+  for (;;) {
+    char buf[kStep];
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    int rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) return fail("bad gzip body");
+    out.append(buf, sizeof buf - zs.avail_out);
+    if (out.size() > max_out) return fail("gzip body too large");
+    if (rc == Z_STREAM_END && zs.avail_in == 0) return out;
+    if (rc == Z_STREAM_END && inflateReset(&zs) != Z_OK) return fail("bad gzip body");
+    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) return fail("truncated gzip body");
+  }
+}
+
 }  // namespace
 
 Result<std::string> gunzip(std::string_view in, std::size_t max_out) {
   z_stream zs{};
   if (inflateInit2(&zs, 32 + MAX_WBITS) != Z_OK) return fail("inflateInit2 failed");
-  std::string out;
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = clamp_avail(in.size());
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    char buf[kStep];
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) break;
-    out.append(buf, sizeof buf - zs.avail_out);
-    if (out.size() > max_out) rc = Z_MEM_ERROR;
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) rc = Z_BUF_ERROR;  // truncated
-  }
+  Result<std::string> out = inflate_all(zs, max_out);
   inflateEnd(&zs);
-  if (rc != Z_STREAM_END) return fail("bad or oversized gzip body");
   return out;
 }
 
