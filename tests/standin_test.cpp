@@ -394,6 +394,13 @@ class Client {
     return perform(url, headers);
   }
 
+  HttpResult head(const std::string& url) {
+    curl_easy_setopt(h_, CURLOPT_NOBODY, 1L);
+    HttpResult r = perform(url, {});
+    curl_easy_setopt(h_, CURLOPT_NOBODY, 0L);
+    return r;
+  }
+
   // A chunked request body, fed in small pieces by a read callback.
   HttpResult post_chunked(const std::string& url, const std::string& body, std::vector<std::string> headers) {
     source_ = body;
@@ -1184,6 +1191,33 @@ TEST(StandinHttp, ModelsCountTokensAndUnknownPaths) {
   EXPECT_TRUE(parse(missing.body).at("error").is_object());
   EXPECT_EQ(str(standin.last_log().at("api")), "other");
   EXPECT_EQ(standin.last_log().at("status").as_int64(), 404);
+}
+
+// Claude Code probes with HEAD /: headers only, and the connection stays usable.
+TEST(StandinHttp, HeadRequestsGetNoBody) {
+  StandIn standin;
+  Client client;
+  HttpResult probe = client.head(standin.url(false, "/"));
+  ASSERT_EQ(probe.code, CURLE_OK);
+  EXPECT_EQ(probe.status, 404);
+  Call call = make_call(Api::anthropic, false);
+  HttpResult r = client.post(standin.url(false, call.path), call.body);
+  ASSERT_EQ(r.code, CURLE_OK);
+  EXPECT_EQ(r.connects, 0) << "the same connection carries on";
+  EXPECT_EQ(str(parse(r.body).at("type")), "message");
+}
+
+TEST(StandinHttp, DeeplyNestedToolSchemasAreUnderstood) {
+  StandIn standin;
+  Client client;
+  std::string schema = "{}";
+  for (int i = 0; i < 100; ++i) schema = R"({"type":"object","properties":{"x":)" + schema + "}}";
+  std::string body = R"({"model":"claude-haiku-4-5","max_tokens":5,"tools":[{"name":"deep","input_schema":)" + schema +
+                     R"(}],"messages":[{"role":"user","content":"hi"}]})";
+  HttpResult r = client.post(standin.url(false, "/v1/messages"), body);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(str(standin.last_log().at("model")), "claude-haiku-4-5");
+  EXPECT_EQ(str(standin.last_log().at("tool_calls").at(0).at("name")), "deep");
 }
 
 TEST(StandinHttp, BadRequestsGetProviderShapedErrors) {

@@ -108,6 +108,12 @@ Usage derive_usage(std::size_t request_body_bytes, const Reply& reply) {
   return u;
 }
 
+json::value parse_json(std::string_view text, boost::system::error_code& ec) {
+  json::parse_options options;
+  options.max_depth = 512;
+  return json::parse(text, ec, {}, options);
+}
+
 const json::value* field(const json::value& v, std::string_view key) {
   const json::object* obj = v.if_object();
   return obj ? obj->if_contains(key) : nullptr;

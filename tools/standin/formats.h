@@ -72,6 +72,10 @@ std::vector<std::string> argument_deltas(std::string_view arguments);
 // Token counts from byte sizes when the script gives none.
 Usage derive_usage(std::size_t request_body_bytes, const Reply& reply);
 
+// Parses a request body; deeper nesting than Boost.JSON's default (32) is allowed, since
+// tool schemas nest.
+json::value parse_json(std::string_view text, boost::system::error_code& ec);
+
 // Safe accessors on untrusted JSON: a missing field or a wrong type gives the fallback.
 const json::value* field(const json::value& v, std::string_view key);
 std::string string_field(const json::value& v, std::string_view key);

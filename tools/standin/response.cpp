@@ -66,6 +66,7 @@ Outgoing build_outgoing(const Rendered& rendered, const WirePlan& plan, HeaderLi
   if (plan.gzip) pieces = gzip_pieces(pieces);
   out.entity_bytes = total_size(pieces);
   out.body = plan.transfer == "chunked" ? frame_chunked(pieces) : pieces;
+  if (plan.head_only) out.body.clear();
   headers.insert(headers.begin(), {"Content-Type", rendered.content_type});
   HeaderList framing = framing_headers(plan, out.entity_bytes);
   headers.insert(headers.end(), framing.begin(), framing.end());

@@ -19,6 +19,7 @@ struct WirePlan {
   int delay_ms = 0;
   std::optional<std::size_t> drop_after;  // body bytes on the wire, then cut
   bool close_after = false;
+  bool head_only = false;  // a HEAD request: the headers GET would get, no body
 };
 
 struct Outgoing {

@@ -37,7 +37,7 @@ Result<ToolCallSpec> parse_tool_call(const json::value& v, const std::string& co
     } else if (kv.key() == "arguments" && kv.value().is_string()) {
       // Raw text is sent verbatim where a format carries text (spacing included).
       boost::system::error_code ec;
-      json::value parsed = json::parse(kv.value().get_string(), ec);
+      json::value parsed = parse_json(kv.value().get_string(), ec);
       if (ec || !parsed.is_object()) return fail(context + ".arguments: not a JSON object text");
       call.args = parsed.get_object();
       call.arguments = std::string(kv.value().get_string());
@@ -275,7 +275,7 @@ Reply with_content(Reply reply, const RequestInfo& info) {
 
 Result<Script> parse_script(std::string_view text) {
   boost::system::error_code ec;
-  json::value root = json::parse(text, ec);
+  json::value root = parse_json(text, ec);
   if (ec) return fail("script is not JSON: " + ec.message());
   if (!root.is_object()) return fail("script: expected a JSON object");
   return parse_script_object(root.get_object());

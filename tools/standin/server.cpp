@@ -377,7 +377,7 @@ Prepared Server::llm_exchange(const HttpRequest& req, std::string_view api, std:
   res.serial = seq;
   res.created = unix_now();
   boost::system::error_code ec;
-  json::value body = json::parse(req.body, ec);
+  json::value body = parse_json(req.body, ec);
   if (ec || !body.is_object()) {
     log["error"] = "request body is not a JSON object";
     return {format->error(400, "request body is not a JSON object", res), Reply{}, false};
@@ -415,6 +415,7 @@ bool Server::deliver(Transport& transport, const HttpRequest& req, const Prepare
   plan.transfer = !reply.transfer.empty() ? reply.transfer : prepared.stream ? "chunked" : "length";
   if (req.version == "HTTP/1.0" && plan.transfer == "chunked") plan.transfer = "close";
   plan.close_after = req.wants_close();
+  plan.head_only = req.method == "HEAD";
   HeaderList headers{{"Server", "clawtrace-standin"}};
   headers.insert(headers.end(), prepared.rendered.headers.begin(), prepared.rendered.headers.end());
   if (prepared.stream) headers.emplace_back("Cache-Control", "no-cache");
