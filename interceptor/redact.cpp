@@ -96,6 +96,7 @@ struct NameChars {
 constexpr NameChars kNameChars;
 inline bool is_name_char(char c) { return kNameChars.is[static_cast<unsigned char>(c)]; }
 inline bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+inline bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 inline bool ends_query_value(char c) {
   return c == '&' || c == '#' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\\';
 }
@@ -164,10 +165,17 @@ inline unsigned candidates16(const char* p) {
 size_t find_trigger(const char* d, size_t from, size_t end, size_t n) {
   size_t p = from;
 #if defined(__SSE2__)
-  while (p + 32 <= end && p + 33 <= n) {  // two blocks per branch: triggers are far apart
+  const size_t limit = end < n ? end : n - 1;  // below it a byte's follower is in view
+  while (p + 32 <= limit) {                    // two blocks per branch: triggers are far apart
     const uint32_t mask = candidates16(d + p) | (candidates16(d + p + 16) << 16);
     if (mask != 0) return p + static_cast<size_t>(__builtin_ctz(mask));
     p += 32;
+  }
+  while (p < limit && limit >= 16) {  // the last block may overlap bytes already seen
+    const size_t base = p + 16 <= limit ? p : limit - 16;
+    const unsigned mask = candidates16(d + base) & (0xFFFFu << (p - base));
+    if (mask != 0) return base + static_cast<size_t>(__builtin_ctz(mask));
+    p = base + 16;
   }
 #endif
   for (; p < end; ++p)
@@ -175,26 +183,28 @@ size_t find_trigger(const char* d, size_t from, size_t end, size_t n) {
   return end;
 }
 
-// First start ≥ from of s[0, len) (len ≥ 2) wholly inside d[0, n), or n. Filters on the
-// first and last byte together (Mula's SIMD substring search): no set-up cost, which
-// matters for the many small chunks of a streamed response.
+// First start ≥ from of s[0, len) (len ≥ 3) wholly inside d[0, n), or n. Filters on the
+// first two bytes and the last one together (Mula's SIMD substring search): no set-up
+// cost, which matters for the many small chunks of a streamed response.
 size_t find_secret(const char* d, size_t from, size_t n, const char* s, size_t len) {
   if (n < len || from > n - len) return n;
   const size_t last = n - len;  // last possible start
   size_t p = from;
 #if defined(__SSE2__)
-  const __m128i first = _mm_set1_epi8(s[0]), final_byte = _mm_set1_epi8(s[len - 1]);
+  const __m128i b0 = _mm_set1_epi8(s[0]), b1 = _mm_set1_epi8(s[1]), bz = _mm_set1_epi8(s[len - 1]);
   for (; p + 15 <= last; p += 16) {
-    const __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p)), first);
-    const __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p + len - 1)), final_byte);
-    for (unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(a, b))); mask != 0; mask &= mask - 1) {
+    const __m128i m0 = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p)), b0);
+    const __m128i m1 = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p + 1)), b1);
+    const __m128i mz = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p + len - 1)), bz);
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(_mm_and_si128(m0, m1), mz)));
+    for (; mask != 0; mask &= mask - 1) {
       const size_t at = p + static_cast<size_t>(__builtin_ctz(mask));
-      if (memcmp(d + at + 1, s + 1, len - 2) == 0) return at;
+      if (memcmp(d + at + 2, s + 2, len - 3) == 0) return at;
     }
   }
 #endif
   for (; p <= last; ++p)
-    if (d[p] == s[0] && d[p + len - 1] == s[len - 1] && memcmp(d + p + 1, s + 1, len - 2) == 0) return p;
+    if (d[p] == s[0] && d[p + 1] == s[1] && memcmp(d + p + 2, s + 2, len - 2) == 0) return p;
   return n;
 }
 
@@ -286,6 +296,7 @@ struct Redactor::Pass {
   size_t json_open_quote(size_t i);
   size_t json_value(size_t i);
 
+  bool chunk_framing(char c);
   void begin_value(Mode mode, bool learn);
   void mask(size_t from, size_t to);
   void finish_value(size_t at);
@@ -335,13 +346,19 @@ size_t Redactor::Pass::tail_start(size_t j, size_t from) const {
   const char* s = secrets.value[j];
   const size_t len = secrets.len[j];
   size_t k = n - from >= len ? n - len + 1 : from;
-  while (k < n) {
-    const void* hit = memchr(d + k, s[0], n - k);
-    if (!hit) return n;
-    k = static_cast<size_t>(static_cast<const char*>(hit) - d);
-    if (memcmp(d + k, s, n - k) == 0) return k;
-    ++k;
+#if defined(__SSE2__)
+  const __m128i b0 = _mm_set1_epi8(s[0]), b1 = _mm_set1_epi8(s[1]);
+  for (; k + 17 <= n; k += 16) {
+    const __m128i m0 = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + k)), b0);
+    const __m128i m1 = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + k + 1)), b1);
+    for (unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(m0, m1))); mask != 0; mask &= mask - 1) {
+      const size_t at = k + static_cast<size_t>(__builtin_ctz(mask));
+      if (memcmp(d + at + 2, s + 2, n - at - 2) == 0) return at;
+    }
   }
+#endif
+  for (; k < n; ++k)
+    if (d[k] == s[0] && (k + 1 == n || (d[k + 1] == s[1] && memcmp(d + k + 2, s + 2, n - k - 2) == 0))) return k;
   return n;
 }
 
@@ -435,6 +452,7 @@ size_t Redactor::Pass::name_end(size_t i, const char* nm, size_t len) {
   }
   if ((c != '"' && c != '\\') || !in_list(nm, len, kJsonNames)) return i;
   r.escaped_ = c == '\\';
+  r.gap_ = 0;
   r.mode_ = r.escaped_ ? kJsonKeyQuote : kJsonColon;
   return i + 1;
 }
@@ -517,14 +535,14 @@ size_t Redactor::Pass::json_key_quote(size_t i) {
 
 size_t Redactor::Pass::json_colon(size_t i) {
   const char c = d[i];
-  if (is_json_space(c)) return i + 1;
+  if (chunk_framing(c) || is_json_space(c)) return i + 1;
   r.mode_ = c == ':' ? kJsonSpace : kScan;
   return c == ':' ? i + 1 : i;
 }
 
 size_t Redactor::Pass::json_space(size_t i) {
   const char c = d[i];
-  if (is_json_space(c)) return i + 1;
+  if (chunk_framing(c) || is_json_space(c)) return i + 1;
   if (c == (r.escaped_ ? '\\' : '"')) {
     if (r.escaped_)
       r.mode_ = kJsonOpenQuote;
@@ -551,6 +569,7 @@ size_t Redactor::Pass::json_open_quote(size_t i) {
 size_t Redactor::Pass::json_value(size_t i) {
   for (; i < end; ++i) {
     const char c = d[i];
+    if (chunk_framing(c)) continue;
     if (c == '\\') {
       if (r.escaped_ && (r.run_ + 1) % 4 == 1) {
         if (i + 1 >= n && !final) {
@@ -575,11 +594,25 @@ size_t Redactor::Pass::json_value(size_t i) {
   return i;
 }
 
+// A JSON string holds no raw CR or LF, so one there is the chunked encoding of the body
+// cutting the value ("\r\n1f4\r\n"): that size line stays visible, or the HTTP framing
+// would be lost for the rest of the connection. Returns whether c belongs to it.
+bool Redactor::Pass::chunk_framing(char c) {
+  const bool eol = c == '\r' || c == '\n';
+  switch (r.gap_) {
+    case 0: r.gap_ = eol ? 1 : 0; return eol;
+    case 1: r.gap_ = eol ? 1 : is_hex(c) ? 2 : 0; return r.gap_ != 0;
+    case 2: r.gap_ = eol ? 3 : is_hex(c) ? 2 : 0; return r.gap_ != 0;
+    default: r.gap_ = eol ? 3 : 0; return eol;
+  }
+}
+
 void Redactor::Pass::begin_value(Mode mode, bool learn) {
   r.mode_ = mode;
   r.learn_ = learn;
   r.collected_len_ = 0;
   r.run_ = 0;
+  r.gap_ = 0;
 }
 
 // Masks d[from, to), first keeping the original bytes when the value is to be learned.

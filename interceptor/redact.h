@@ -47,6 +47,7 @@ class Redactor {
   uint8_t name_len_ = 0;
   uint8_t skip_ = 0;            // bytes of a visible Authorization scheme still to pass
   uint8_t run_ = 0;             // backslashes (mod 4) just before the next byte of a JSON value
+  uint8_t gap_ = 0;             // where in a chunked-encoding size line inside a JSON value
   bool escaped_ = false;        // the JSON key sat inside a JSON string (\"api_key\")
   bool learn_ = false;          // collect the masked value into the secret set
   uint16_t collected_len_ = 0;  // kMaxSecretLen + 1 once the value is too long to learn

@@ -268,6 +268,24 @@ TEST(Redact, JsonAuthorizationValueIsLearnedWithoutItsScheme) {
   EXPECT_EQ(std::string(set->value[0], set->len[0]), "mcp-token-987654321");
 }
 
+TEST(Redact, ChunkedEncodingInsideAJsonValueStaysIntact) {
+  // The body's chunks cut the key and the value; the chunk-size lines must survive.
+  const std::string in = "POST /v1/chat HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
+                         "10\r\n{\"api_key\": \"sk-12\r\n"
+                         "1A\r\n3456789abcdef\", \"model\":\"m\"}\r\n0\r\n\r\n";
+  const std::string want = "POST /v1/chat HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
+                           "10\r\n{\"api_key\": \"*****\r\n"
+                           "1A\r\n*************\", \"model\":\"m\"}\r\n0\r\n\r\n";
+  auto set = std::make_unique<SecretSet>();
+  Redactor r;
+  EXPECT_EQ(drive(r, *set, in, {}), want);
+  ASSERT_EQ(set->count, 1u);
+  EXPECT_EQ(std::string(set->value[0], set->len[0]), "sk-123456789abcdef");  // without the framing
+  for (size_t cut = 1; cut < in.size(); ++cut) ASSERT_EQ(redact(in, {cut}), want) << cut;
+  const std::string between = "{\"api_key\":\r\n7\r\n \"sk-12345678\"}";
+  EXPECT_EQ(redact(between), masked(between, {"sk-12345678"}));
+}
+
 TEST(Redact, LearnedKeyIsMaskedInLaterResponsesAndRequests) {
   auto set = std::make_unique<SecretSet>();
   Redactor request, response;

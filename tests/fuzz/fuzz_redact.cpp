@@ -1,6 +1,6 @@
 // libFuzzer target for interceptor/redact.*: whatever the bytes and however they are split,
-// lengths are kept, hold-back stays within its bounds, and the output does not depend on
-// the splitting.
+// lengths are kept, only '*' is written, hold-back stays within its bounds, the output does
+// not depend on the splitting, and a secret known from the start never shows.
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,10 +21,13 @@ void check(bool ok) {
   if (!ok) abort();
 }
 
+constexpr char kKnown[] = "sk-known-0123";  // also in fuzz_redact.dict
+
 // Drives one Redactor over data in chunks of sizes from `sizes` (cycled; 0: all the rest),
 // as the spool writer does, and returns the concatenated output.
-std::string drive(const uint8_t* data, size_t size, const uint8_t* sizes, size_t nsizes) {
+std::string drive(const uint8_t* data, size_t size, const uint8_t* sizes, size_t nsizes, bool seeded) {
   auto secrets = std::make_unique<SecretSet>();
+  if (seeded) secrets->add(kKnown, sizeof kKnown - 1);
   auto redactor = std::make_unique<Redactor>();
   std::string out, buf;
   size_t pos = 0, k = 0;
@@ -40,6 +43,8 @@ std::string drive(const uint8_t* data, size_t size, const uint8_t* sizes, size_t
     out.append(buf, 0, buf.size() - held);
     buf.erase(0, buf.size() - held);
   } while (pos < size);
+  if (seeded && secrets->count < clawtrace::preload::kMaxSecrets)  // never evicted
+    check(out.find(kKnown) == std::string::npos);
   return out;
 }
 
@@ -54,13 +59,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t* stream = data + 1 + nsizes;
   const size_t len = size - 1 - nsizes;
 
-  const std::string whole = drive(stream, len, nullptr, 0);
-  check(whole.size() == len);
-  for (size_t i = 0; i < len; ++i) check(whole[i] == static_cast<char>(stream[i]) || whole[i] == '*');
-
-  const std::string split = drive(stream, len, sizes, nsizes);
-  check(split == whole);
   static const uint8_t kOne = 1;
-  check(drive(stream, len, &kOne, 1) == whole);
+  for (bool seeded : {false, true}) {
+    const std::string whole = drive(stream, len, nullptr, 0, seeded);
+    check(whole.size() == len);
+    for (size_t i = 0; i < len; ++i) check(whole[i] == static_cast<char>(stream[i]) || whole[i] == '*');
+    check(drive(stream, len, sizes, nsizes, seeded) == whole);
+    check(drive(stream, len, &kOne, 1, seeded) == whole);
+  }
   return 0;
 }
