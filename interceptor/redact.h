@@ -37,10 +37,22 @@ class Redactor {
   size_t process(char* data, size_t n, SecretSet& secrets, bool final);
 
  private:
-  // Implementation state (see redact.cpp).
-  uint8_t mode_ = 0;          // what the bytes being scanned belong to
-  uint16_t collected_len_ = 0;
-  bool learn_ = false;        // collect the masked value into the secret set
+  struct Pass;  // one call's scan (redact.cpp)
+  static constexpr size_t kMaxName = 48;
+
+  // Implementation state: everything needed to resume exactly where the last call stopped.
+  uint8_t mode_ = 0;            // what the next byte belongs to (redact.cpp: Mode)
+  uint8_t kind_ = 0;            // which names a name being read is matched against
+  uint8_t field_ = 0;           // how the matched field's value is masked and learned
+  uint8_t name_len_ = 0;
+  uint8_t skip_ = 0;            // bytes of a visible Authorization scheme still to pass
+  uint8_t run_ = 0;             // backslashes (mod 4) just before the next byte of a JSON value
+  uint8_t gap_ = 0;             // where in a chunked-encoding size line inside a JSON value
+  bool escaped_ = false;        // the JSON key sat inside a JSON string (\"api_key\")
+  bool learn_ = false;          // collect the masked value into the secret set
+  uint16_t collected_len_ = 0;  // kMaxSecretLen + 1 once the value is too long to learn
+  size_t overlay_left_ = 0;     // bytes still to mask of a known secret met in an earlier call
+  char name_[kMaxName] = {};
   char collected_[kMaxSecretLen] = {};
 };
 
