@@ -163,13 +163,11 @@ uint64_t body_end_time(const http::Response& resp) {
   return resp.body.empty() ? resp.t_end_ns : resp.body.back().t_ns;
 }
 
-uint64_t time_at_offset(const std::vector<http::BodyPiece>& body, size_t offset) {
-  size_t start = 0;
-  for (const auto& piece : body) {
-    if (offset < start + piece.bytes.size()) return piece.t_ns;
-    start += piece.bytes.size();
-  }
-  return body.empty() ? 0 : body.back().t_ns;
+uint64_t OffsetClock::at(size_t offset) {
+  while (piece_ < body_.size() && offset >= piece_start_ + body_[piece_].bytes.size())
+    piece_start_ += body_[piece_++].bytes.size();
+  if (piece_ < body_.size()) return body_[piece_].t_ns;
+  return body_.empty() ? 0 : body_.back().t_ns;
 }
 
 void mark_first_token(ResponseInfo& out, uint64_t t_ns) {

@@ -23,11 +23,17 @@ std::string_view to_string(Api a);  // "anthropic.messages", "openai.chat", "ope
                                     // "gemini.generate_content", "ollama.chat"
 
 // Normalised message: {"role": "system"|"user"|"assistant"|"tool", "content": [block…]}.
-// Blocks: {"type":"text","text"}, {"type":"thinking","text"},
+// Blocks: {"type":"text","text"}, {"type":"thinking","text","redacted"?(true)},
 //         {"type":"tool_use","id","name","arguments"(JSON text as the model produced it)},
 //         {"type":"tool_result","tool_use_id","name"?,"content"(text),"is_error"(bool)},
-//         {"type":"image"|"document"|"audio"|"other","bytes"(size of the elided payload)}.
-// Ids are the provider's (Anthropic toolu_…, OpenAI call_…); Gemini without ids uses "".
+//         {"type":"image"|"document"|"audio"|"other","bytes"(size of the elided payload's
+//          JSON text),"kind"?(the provider's type, for "other")}.
+// One normalised message per provider message (Responses: per input item), so tool
+// results sit where the provider put them: in "tool" messages (OpenAI, Responses, Ollama)
+// or in "user" messages (Anthropic, Gemini). A tool_result without a name takes the name
+// of the tool_use with its id earlier in the same request.
+// Ids are the provider's (Anthropic toolu_…, OpenAI call_…); Gemini and Ollama without
+// ids use "".
 
 struct ToolCall {
   std::string id;
@@ -53,7 +59,8 @@ struct RequestInfo {
 
 // Token counts in billing classes (SPEC §5). `input` is what is billed at the base input
 // rate: Anthropic input_tokens; OpenAI prompt − cached (− cache_write when reported);
-// Gemini prompt − cached; Ollama prompt_eval_count. `output` includes reasoning.
+// Gemini prompt − cached + toolUsePrompt; Ollama prompt_eval_count. `output` includes
+// reasoning (Gemini: candidates + thoughts). Anthropic does not report reasoning apart (0).
 struct Usage {
   int64_t input = 0;
   int64_t output = 0;
@@ -86,7 +93,8 @@ std::optional<Api> detect(const http::Request& req);
 // Never fails: what cannot be parsed lands in `error`.
 ResponseInfo parse_response(const RequestInfo& req, const http::Response& resp);
 
-// JSON for event data.
+// JSON for event data: {input, output, cache_read, cache_write, cache_write_5m,
+// cache_write_1h, reasoning, raw} and {id, name, arguments}.
 boost::json::object to_json(const Usage& u);
 boost::json::object to_json(const ToolCall& c);
 

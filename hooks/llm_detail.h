@@ -66,8 +66,17 @@ std::optional<json::object> parse_body_object(std::string_view body, ResponseInf
 void note_bad_records(ResponseInfo& out, size_t bad);
 // Time of the last body piece (when a whole-body JSON document became complete).
 uint64_t body_end_time(const http::Response& resp);
-// Time of the piece holding byte `offset` of the concatenated body.
-uint64_t time_at_offset(const std::vector<http::BodyPiece>& body, size_t offset);
+// Times of body offsets, asked in increasing order (linear over a whole body).
+class OffsetClock {
+ public:
+  explicit OffsetClock(const std::vector<http::BodyPiece>& body) : body_(body) {}
+  // Time of the piece holding byte `offset` of the concatenated body.
+  uint64_t at(size_t offset);
+
+ private:
+  const std::vector<http::BodyPiece>& body_;
+  size_t piece_ = 0, piece_start_ = 0;
+};
 void mark_first_token(ResponseInfo& out, uint64_t t_ns);
 // Text capped at `max` bytes, cut back to a UTF-8 character boundary.
 std::string cap_utf8(std::string_view s, size_t max);

@@ -148,8 +148,9 @@ void take_chunk(std::string_view text, uint64_t t, StreamState& st, ResponseInfo
 void parse_array_body(const http::Response& resp, std::string_view body, ResponseInfo& out) {
   StreamState st;
   bool closed = false;
+  OffsetClock clock(resp.body);
   for (const ArrayElement& el : split_json_array(body, closed))
-    take_chunk(el.text, time_at_offset(resp.body, el.end - 1), st, out);
+    take_chunk(el.text, clock.at(el.end - 1), st, out);
   note_bad_records(out, st.bad);
   if (!closed && !st.failed) add_error(out, "stream truncated: JSON array not closed");
 }

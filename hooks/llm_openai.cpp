@@ -160,31 +160,34 @@ void parse_json_body(const http::Response& resp, std::string_view body, Response
     mark_first_token(out, body_end_time(resp));
 }
 
-// Some compatible servers omit `index` and send each call whole: a new id is a new call,
-// no id continues the last one.
-int64_t index_by_id(const std::map<int64_t, ToolCall>& calls, std::string_view id) {
-  if (calls.empty()) return 0;
-  int64_t last = calls.rbegin()->first;
-  if (id.empty()) return last;
-  for (const auto& [index, call] : calls)
-    if (call.id == id) return index;
-  return last < std::numeric_limits<int64_t>::max() ? last + 1 : last;
-}
-
 struct StreamState {
-  std::map<int64_t, ToolCall> calls;  // by tool call index
-  bool done = false;                  // data: [DONE]
+  std::map<int64_t, ToolCall> calls;                        // by tool call index
+  std::map<std::string, int64_t, std::less<>> index_of_id;  // for calls sent without index
+  bool done = false;                                        // data: [DONE]
   bool failed = false;
   size_t bad = 0;
 };
+
+// Some compatible servers omit `index` and send each call whole: a new id is a new call,
+// no id continues the last one.
+int64_t index_by_id(const StreamState& st, std::string_view id) {
+  if (st.calls.empty()) return 0;
+  int64_t last = st.calls.rbegin()->first;
+  if (id.empty()) return last;
+  if (auto it = st.index_of_id.find(id); it != st.index_of_id.end()) return it->second;
+  return last < std::numeric_limits<int64_t>::max() ? last + 1 : last;
+}
 
 // Tool call fragments: the id and name arrive with the first fragment of an index only.
 void merge_tool_call(const json::object& frag, StreamState& st) {
   std::optional<int64_t> index = integer(member(frag, "index"));
   std::string_view id = str(frag, "id");
-  if (!index) index = index_by_id(st.calls, id);
+  if (!index) index = index_by_id(st, id);
   ToolCall& call = st.calls[*index];
-  if (call.id.empty()) call.id = id;
+  if (call.id.empty() && !id.empty()) {
+    call.id = id;
+    st.index_of_id.emplace(call.id, *index);
+  }
   if (const json::object* fn = obj(frag, "function")) {
     if (call.name.empty()) call.name = str(*fn, "name");
     call.arguments += str(*fn, "arguments");

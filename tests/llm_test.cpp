@@ -641,10 +641,12 @@ TEST(LlmOpenAIChat, ServersThatOmitToolCallIndex) {
   req.api = Api::openai_chat;
   Stream s;
   s.data(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"id":"a1","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]}}]})")
-      .data(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"id":"b2","type":"function","function":{"name":"g","arguments":"{}"}}]},"finish_reason":"tool_calls"}]})")
+      .data(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"id":"b2","type":"function","function":{"name":"g","arguments":"{\"y\""}}]}}]})")
+      .data(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":":2}"}}]}}]})")
+      .data(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"id":"a1","function":{"arguments":""}}]},"finish_reason":"tool_calls"}]})")
       .data("[DONE]");
   ResponseInfo r = parse_response(req, response(200, "text/event-stream", per_record(s)));
-  expect_calls(r, {{"a1", "f", R"({"x":1})"}, {"b2", "g", "{}"}});
+  expect_calls(r, {{"a1", "f", R"({"x":1})"}, {"b2", "g", R"({"y":2})"}});
 }
 
 TEST(LlmOpenAIChat, RateLimitErrorResponse) {
@@ -1249,6 +1251,30 @@ TEST(LlmRobustness, HostileNumbersAndDepthDoNotOverflow) {
   EXPECT_GE(r.usage->output, 0);
   std::string deep = R"({"messages":[{"role":"user","content":)" + std::string(5000, '[') + std::string(5000, ']') + "}]}";
   EXPECT_FALSE(parse_request(Api::openai_chat, post("/v1/chat/completions", "h", deep)).ok());
+}
+
+// Would take minutes if piece lookup or id lookup were quadratic.
+TEST(LlmRobustness, ManyRecordsInTinyPiecesStayLinear) {
+  RequestInfo req;
+  req.api = Api::gemini;
+  std::string body = "[";
+  for (int i = 0; i < 20000; ++i) body += R"({"candidates":[{"content":{"parts":[{"text":"a"}]}}]},)";
+  body.back() = ']';
+  http::Response resp = response(200, "application/json", split_every(body, 1));
+  ResponseInfo r = parse_response(req, resp);
+  EXPECT_EQ(r.text.size(), 20000u);
+  EXPECT_EQ(r.t_first_token_ns, 1000u + body.find("},"));  // the piece ending the first element
+
+  req.api = Api::openai_chat;
+  std::string stream;
+  for (int i = 0; i < 20000; ++i)
+    stream += R"(data: {"choices":[{"delta":{"tool_calls":[{"id":"c)" + std::to_string(i) +
+              R"(","function":{"name":"f","arguments":"{}"}}]}}]})" + "\n\n";
+  stream += "data: [DONE]\n\n";
+  http::Response sresp = response(200, "text/event-stream", split_every(stream, 4096));
+  ResponseInfo calls = parse_response(req, sresp);
+  ASSERT_EQ(calls.tool_calls.size(), 20000u);
+  EXPECT_EQ(calls.tool_calls.back().id, "c19999");
 }
 
 TEST(LlmRobustness, RandomBytesInEveryFormat) {
