@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include "redact.h"
+
 namespace clawtrace {
 
 Scratch::~Scratch() {
@@ -52,9 +54,14 @@ void RecordBuilder::strv(wire::Field f, const char* const* v) {
     wire::FieldHeader fh{static_cast<uint16_t>(f), 0, static_cast<uint32_t>(n)};
     memcpy(out_ + size_, &fh, sizeof fh);
     char* p = out_ + size_ + sizeof fh;
+    bool secret_next = false;
     for (size_t i = 0; v && v[i]; ++i) {
       size_t len = strlen(v[i]) + 1;
       memcpy(p, v[i], len);
+      // `curl -H "x-api-key: …"`, `--api-key …` must not reach the store.
+      if (secret_next) memset(p, '*', len - 1);
+      else preload::redact_argument(p, len - 1);
+      secret_next = preload::is_secret_flag(v[i]);
       p += len;
     }
   }

@@ -39,7 +39,8 @@ class RecordBuilder {
     if (s) bytes(f, s, strlen(s), 0);
   }
   void str(wire::Field f, const char* s, size_t n) { bytes(f, s, n, 0); }
-  // argv-style NULL-terminated vector, each string NUL-terminated in the record.
+  // argv-style NULL-terminated vector, each string NUL-terminated in the record, with
+  // credentials masked (redact_argument).
   void strv(wire::Field f, const char* const* v);
   void bytes(wire::Field f, const void* data, size_t n, uint16_t flags);
 

@@ -648,4 +648,45 @@ void Redactor::Pass::finish_value(size_t at) {
   }
 }
 
+namespace {
+
+// Command-line flags that take a credential, without their leading dashes.
+constexpr const char* kSecretFlags[] = {"api-key", "api_key", "apikey", "key", "token",
+                                        "access-token", "auth-token", "password"};
+
+// Length of the flag name when `arg` is `-NAME` or `--NAME` (optionally `=…`), else 0.
+size_t secret_flag_len(const char* arg, size_t n) {
+  size_t dashes = 0;
+  while (dashes < 2 && dashes < n && arg[dashes] == '-') ++dashes;
+  if (dashes == 0) return 0;
+  for (const char* flag : kSecretFlags) {
+    const size_t len = strlen(flag);
+    if (n - dashes >= len && memcmp(arg + dashes, flag, len) == 0 &&
+        (n - dashes == len || arg[dashes + len] == '='))
+      return dashes + len;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool is_secret_flag(const char* arg) {
+  const size_t n = strlen(arg);
+  const size_t flag = secret_flag_len(arg, n);
+  return flag != 0 && flag == n;
+}
+
+void redact_argument(char* s, size_t n) {
+  static_assert(kMaxSecrets * kMaxSecretLen <= 16384, "SecretSet is meant to fit on a stack");
+  if (const size_t flag = secret_flag_len(s, n); flag && flag < n) {
+    memset(s + flag + 1, '*', n - flag - 1);  // --api-key=VALUE
+    return;
+  }
+  SecretSet none;
+  Redactor r;
+  char line_start = '\n';
+  (void)r.process(&line_start, 1, none, false);
+  (void)r.process(s, n, none, true);
+}
+
 }  // namespace clawtrace::preload

@@ -56,4 +56,12 @@ class Redactor {
   char collected_[kMaxSecretLen] = {};
 };
 
+// Masks credentials in one command-line argument, in place: `-H "x-api-key: …"`,
+// `Authorization: Bearer …`, URLs with `?key=…`, `{"api_key": "…"}`. The argument is
+// scanned as if it began a header line. Used for every argv the preload records.
+// `--api-key=VALUE`-style arguments are masked after the '=' too.
+void redact_argument(char* s, size_t n);
+// True for a flag whose next argument is a credential (`--api-key`, `--key`, `--token`, …).
+bool is_secret_flag(const char* arg);
+
 }  // namespace clawtrace::preload

@@ -65,7 +65,8 @@ json::object expected_usage(const std::string& api, const json::object& w) {
     cache_write = num(w, "cache_creation_input_tokens");
   } else if (api == "openai_chat") {
     cache_read = num(obj(w, "prompt_tokens_details"), "cached_tokens");
-    input = num(w, "prompt_tokens") - cache_read;
+    cache_write = num(obj(w, "prompt_tokens_details"), "cache_write_tokens");  // also a subset
+    input = num(w, "prompt_tokens") - cache_read - cache_write;
     output = num(w, "completion_tokens");
     reasoning = num(obj(w, "completion_tokens_details"), "reasoning_tokens");
   } else if (api == "openai_responses") {
@@ -155,11 +156,11 @@ Output run_process(const std::vector<std::string>& argv, const std::vector<std::
       }
     }
   }
-  for (auto& fd : fds)
-    if (fd.fd >= 0) {
-      kill(pid, SIGKILL);
-      close(fd.fd);
-    }
+  for (auto& fd : fds) {
+    if (fd.fd < 0) continue;
+    kill(pid, SIGKILL);  // timed out
+    close(fd.fd);
+  }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -184,6 +185,12 @@ std::vector<ToolSpan> Trace::model_tool_calls() const {
     for (const auto& e : events)
       if (e.type == EventType::after_tool_call && e.span == call.open->span) call.close = &e;
   return out;
+}
+
+const Event* Trace::end_of(const Event& open) const {
+  for (const auto& e : events)
+    if (e.type == EventType::after_tool_call && e.span == open.span && e.session == open.session) return &e;
+  return nullptr;
 }
 
 std::vector<const Event*> Trace::process_spans_under(const std::string& span) const {
@@ -211,8 +218,11 @@ Fixture::~Fixture() {
     int st;
     waitpid(pid_, &st, 0);
   }
-  if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
-  else std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+  if (::testing::Test::HasFailure()) {
+    std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+  } else {
+    fs::remove_all(dir_);
+  }
 }
 
 bool Fixture::start_standin(const std::string& script_json) {
@@ -352,12 +362,16 @@ void expect_output_matches(const Event& out, const json::object& log, const std:
     const auto& c = calls[i].as_object();
     const auto& w = sent[i].as_object();
     EXPECT_EQ(s(c, "name"), s(w, "name"));
-    if (w.at("id").is_string()) EXPECT_EQ(s(c, "id"), s(w, "id"));
+    if (w.at("id").is_string()) {
+      EXPECT_EQ(s(c, "id"), s(w, "id"));
+    }
     // Arguments: the same JSON value (streams may carry them in pieces).
     boost::system::error_code e1, e2;
     EXPECT_EQ(json::parse(s(c, "arguments"), e1), json::parse(s(w, "arguments"), e2));
   }
-  if (stream) EXPECT_TRUE(d.contains("ttft_ms"));
+  if (stream) {
+    EXPECT_TRUE(d.contains("ttft_ms"));
+  }
   EXPECT_GT(d.at("duration_ms").to_number<double>(), 0.0);
 }
 

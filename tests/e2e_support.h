@@ -37,6 +37,8 @@ class Trace {
   // before_tool_call events with source process whose parent is `span`.
   std::vector<const Event*> process_spans_under(const std::string& span) const;
   size_t sessions() const { return session_count; }
+  // The after_tool_call that closes this before_tool_call, if any.
+  const Event* end_of(const Event& open) const;
 };
 
 class Fixture {

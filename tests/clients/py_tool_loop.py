@@ -108,7 +108,7 @@ def openai_chat_turn(c, msgs, stream):
         text, by_index = "", {}
         for _, data in sse_events(resp):
             if data == "[DONE]":
-                break
+                continue  # read on to the end of the body: the connection is reused
             for ch in json.loads(data)["choices"]:
                 d = ch.get("delta", {})
                 text += d.get("content") or ""
