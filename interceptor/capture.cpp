@@ -129,7 +129,11 @@ struct Queue {
   bool writer_started = false;
   bool writer_failed = false;
   bool writer_waiting = false;
-  std::atomic<bool> pending{false};  // anything queued or held back
+  // Whether capture_drain has anything to do. `pending` changes only under `mu`; `busy`
+  // (a detached list being written) and `carries` (bytes held back) only under `io`.
+  std::atomic<bool> pending{false};
+  std::atomic<bool> busy{false};
+  std::atomic<bool> carries{false};
 };
 Queue q;
 
@@ -408,7 +412,8 @@ void write_blocks(Block* list, bool final) {
   if (final) flush_all_carries(out);
   out.finish();  // the iovecs point into `list`: write before freeing it
   free_blocks(list);
-  q.pending.store(q.head != nullptr || any_carry(), std::memory_order_release);
+  q.carries.store(any_carry(), std::memory_order_release);
+  q.busy.store(false, std::memory_order_release);
 }
 
 // Takes the queue and the right to write, in that order, so batches reach the spool in
@@ -422,6 +427,8 @@ bool take_queue(Block** list, const struct timespec* deadline) {
   *list = q.head;
   q.head = q.tail = nullptr;
   q.bytes = 0;
+  q.busy.store(true, std::memory_order_release);
+  q.pending.store(false, std::memory_order_release);
   pthread_mutex_unlock(&q.mu);
   return true;
 }
@@ -708,7 +715,9 @@ void capture_ssl_ended(const void* ssl) {
 // ---- draining and forks ------------------------------------------------------------------
 
 void capture_drain(bool final) {
-  if (!q.pending.load(std::memory_order_acquire)) return;
+  if (!q.pending.load(std::memory_order_acquire) && !q.busy.load(std::memory_order_acquire) &&
+      !q.carries.load(std::memory_order_acquire))
+    return;
   struct timespec deadline = deadline_in(kExitWaitNs);
   Block* list = nullptr;
   if (!take_queue(&list, final ? &deadline : nullptr)) return;
@@ -730,6 +739,8 @@ void capture_after_fork_child() {
   q.bytes = 0;
   q.writer_started = q.writer_failed = q.writer_waiting = false;
   q.pending.store(false);
+  q.busy.store(false);
+  q.carries.store(false);
   for (auto& s : g_slots) s.key.store(0, std::memory_order_relaxed);
   g_slot_high.store(0);
   g_ssl_live.store(0);

@@ -297,7 +297,9 @@ std::vector<json::object> Fixture::standin_log() const {
   for (std::string line; std::getline(in, line);) {
     boost::system::error_code ec;
     json::value v = json::parse(line, ec);
-    if (!ec && v.is_object() && v.as_object().contains("model_returned")) out.push_back(v.as_object());
+    // LLM exchanges only (not HEAD /, /v1/models, count_tokens).
+    if (!ec && v.is_object() && !s(v.as_object(), "api").empty() && v.as_object().contains("model_returned"))
+      out.push_back(v.as_object());
   }
   return out;
 }
