@@ -34,6 +34,7 @@ struct RealSsl {
   ssl_io_ex_fn write_ex, read_ex, peek_ex;
   ssl_void_fn free;
   ssl_int_fn shutdown;
+  ssl_int_fn is_server;
   servername_fn servername;
   alpn_fn alpn;
 };
@@ -73,6 +74,7 @@ void resolve_ssl() {
   s.peek_ex = reinterpret_cast<ssl_io_ex_fn>(ssl_symbol("SSL_peek_ex"));
   s.free = reinterpret_cast<ssl_void_fn>(ssl_symbol("SSL_free"));
   s.shutdown = reinterpret_cast<ssl_int_fn>(ssl_symbol("SSL_shutdown"));
+  s.is_server = reinterpret_cast<ssl_int_fn>(ssl_symbol("SSL_is_server"));
   s.servername = reinterpret_cast<servername_fn>(ssl_symbol("SSL_get_servername"));
   s.alpn = reinterpret_cast<alpn_fn>(ssl_symbol("SSL_get0_alpn_selected"));
   real_ssl = s;
@@ -93,6 +95,10 @@ void ssl_sent(void* ssl, const void* buf, size_t n) {
     capture_ssl_io(ssl, wire::Direction::out, buf, n);
     return;
   }
+  // The accepting side of a TLS connection (this process serves it) writes responses, and
+  // its SNI and ALPN are the peer's: like accepted sockets, never a connection of ours.
+  // Without this, a server-side h2 connection would be reported as uncaptured HTTP/2.
+  if (real_ssl.is_server && real_ssl.is_server(ssl)) return;
   constexpr int kSniHostName = 0;  // TLSEXT_NAMETYPE_host_name
   const char* sni = real_ssl.servername ? real_ssl.servername(ssl, kSniHostName) : nullptr;
   capture_ssl_first_write(ssl, buf, n, sni, alpn_is_h2(ssl));
