@@ -298,7 +298,8 @@ std::vector<json::object> Fixture::standin_log() const {
     boost::system::error_code ec;
     json::value v = json::parse(line, ec);
     // LLM exchanges only (not HEAD /, /v1/models, count_tokens).
-    if (!ec && v.is_object() && !s(v.as_object(), "api").empty() && v.as_object().contains("model_returned"))
+    if (!ec && v.is_object() && v.as_object().contains("model_returned") &&
+        s(v.as_object(), "api").find('.') != std::string::npos)
       out.push_back(v.as_object());
   }
   return out;
