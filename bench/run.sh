@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ClawTrace benchmarks. Each figure is a ratio against a baseline measured in the same run.
 #   bench/run.sh [BUILD_DIR]   (default: build; needs the test programs built)
+#   ONLY=llm bench/run.sh      (just part 3)
 # 1. Record throughput: traced calls/s emitted by 1 and 8 writer processes, and events/s
 #    ingested into the LMDB store afterwards.
 # 2. Overhead: wall time of a fork/exec-heavy shell loop under `clawtrace run` vs bare.
@@ -14,7 +15,9 @@ ms() { echo $(( ($2 - $1) / 1000000 )); }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
 pairs=${PAIRS:-50000}   # each pair = one traced popen() = 2 records = 2 events
+only=${ONLY:-all}       # ONLY=llm runs just part 3
 for writers in 1 8; do
+  [ "$only" = all ] || break
   store="$work/s$writers"
   t0=$(now)
   for w in $(seq "$writers"); do "$emit" "$pairs" "b$w" & done; wait
@@ -31,6 +34,7 @@ for writers in 1 8; do
 done
 
 loop='i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done'
+if [ "$only" = all ]; then
 best() {  # fastest of 5 runs, in ms
   local b=999999999
   for _ in 1 2 3 4 5; do local s; s=$(now); "$@" >/dev/null 2>&1; local d; d=$(ms "$s" "$(now)"); ((d < b)) && b=$d; done
@@ -42,3 +46,47 @@ direct=$(best env LD_PRELOAD="$lib" CLAWTRACE_STORE="$work/direct" sh -c "$loop"
 printf 'fork/exec loop (300 x /bin/true): bare %d ms, clawtrace run %d ms, ratio %.2f (includes ingesting 301 sessions)\n' \
   "$bare" "$traced" "$(echo "$traced / $bare" | bc -l)"
 printf 'same loop, LD_PRELOAD only (records, no ingestion): %d ms, ratio %.2f\n' "$direct" "$(echo "$direct / $bare" | bc -l)"
+fi
+
+# 3. LLM traffic: 500 HTTPS exchanges (50 KB request, ~5 KB streamed response in 50 SSE
+#    events) by a libcurl client on one keep-alive connection against the stand-in; and the
+#    per-call cost of the wrapped SSL_write/SSL_read (in-process TLS pair, 1 KiB calls).
+standin="$build/bin/clawtrace-standin"; client="$build/bench/bench_llm_client"; sslcalls="$build/bench/bench_ssl_calls"
+if [ -x "$standin" ] && [ -x "$client" ] && [ -x "$sslcalls" ]; then
+  text=$(head -c 5000 /dev/zero | tr '\0' 'a' | sed 's/aaaaaaaaa/word word /g' | head -c 5000)
+  printf '{"rules": [], "default": {"text": "%s", "delta_size": 100}}' "$text" > "$work/script.json"
+  "$standin" --https-port 0 --cert-dir "$work/tls" --script "$work/script.json" --ready-file "$work/ready.json" &
+  standin_pid=$!
+  for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.05; done
+  port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['https'])" "$work/ready.json")
+  url="https://localhost:$port/v1/messages"; cert="$work/tls/cert.pem"
+  n=${EXCHANGES:-500}
+  runs() {  # median of 5 runs of the client (its own timing, ms)
+    for _ in 1 2 3 4 5; do "$@" 2>/dev/null | tail -1; done | sort -n | sed -n 3p
+  }
+  median() { sort -n | sed -n "$(( ($(wc -l < "$1") + 1) / 2 ))p"; }
+  : > "$work/bare.ms"; : > "$work/direct.ms"; : > "$work/traced.ms"
+  for _ in $(seq "${ROUNDS:-7}"); do  # interleaved, so drift in machine load hits all three
+    "$client" "$url" "$cert" "$n" 50 2>/dev/null | tail -1 >> "$work/bare.ms"
+    rm -rf "$work/llm-direct"
+    LD_PRELOAD="$lib" CLAWTRACE_STORE="$work/llm-direct" "$client" "$url" "$cert" "$n" 50 2>/dev/null | tail -1 >> "$work/direct.ms"
+    rm -rf "$work/llm-run"
+    "$ct" --store "$work/llm-run" run -- "$client" "$url" "$cert" "$n" 50 2>/dev/null | tail -1 >> "$work/traced.ms"
+  done
+  bare=$(median "$work/bare.ms" < "$work/bare.ms")
+  direct=$(median "$work/direct.ms" < "$work/direct.ms")
+  traced=$(median "$work/traced.ms" < "$work/traced.ms")
+  events=$("$ct" --store "$work/llm-run" events last | grep -c '"llm_output"' || true)
+  printf 'LLM exchanges (%d x 50 KB request, 5 KB streamed response, HTTPS keep-alive, median of %d interleaved runs; %s llm_output events in the last traced run):\n' "$n" "${ROUNDS:-7}" "$events"
+  printf '  bare %.0f ms, LD_PRELOAD %.0f ms (ratio %.3f), clawtrace run %.0f ms (ratio %.3f)\n' \
+    "$bare" "$direct" "$(echo "$direct / $bare" | bc -l)" "$traced" "$(echo "$traced / $bare" | bc -l)"
+  calls=${SSL_CALLS:-100000}
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/k.pem" \
+    -out "$work/c.pem" -days 1 -subj /CN=localhost >/dev/null 2>&1
+  b=$(runs "$sslcalls" "$work/c.pem" "$work/k.pem" "$calls" 1024)
+  p=$(runs env LD_PRELOAD="$lib" CLAWTRACE_STORE="$work/ssl" "$sslcalls" "$work/c.pem" "$work/k.pem" "$calls" 1024)
+  printf 'SSL_write/SSL_read of 1 KiB, per call: bare %.0f ns, captured %.0f ns (+%.0f ns)\n' "$b" "$p" "$(echo "$p - $b" | bc -l)"
+  kill "$standin_pid" 2>/dev/null; wait "$standin_pid" 2>/dev/null || true
+else
+  echo "LLM traffic bench skipped: build clawtrace-standin and the bench clients (CLAWTRACE_BUILD_BENCH=ON)"
+fi

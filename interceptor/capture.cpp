@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,6 +33,7 @@ constexpr long kExitWaitNs = 2000000000;     // bounded wait for the writer at e
 // find it busy and skip the wake-up system call, and the spool gets fewer, larger writes.
 constexpr long kBatchWindowNs = 2000000;
 constexpr size_t kBatchBytes = 1u << 20;     // ...unless this much is already queued
+constexpr int kWriterNice = 10;
 
 // ---- connection slots ----------------------------------------------------------------
 
@@ -444,6 +446,8 @@ struct timespec deadline_in(long ns) {
 
 void* writer_main(void*) {
   t_busy = true;  // nothing this thread calls is traced
+  // Below the program's own threads: the writer uses idle CPU, and exit drains anyway.
+  syscall(SYS_setpriority, PRIO_PROCESS, sys::tid(), kWriterNice);
   for (;;) {
     pthread_mutex_lock(&q.mu);
     bool idle_flush = false;

@@ -4,10 +4,13 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -125,21 +128,32 @@ void forward_signal(int sig) {
   if (g_child > 0) kill(g_child, sig);
 }
 
-// Waits for the child, ingesting every `period_ms` meanwhile. Returns the wait status.
+// Waits for the child, ingesting meanwhile: every 250 ms, but never busy more than a
+// tenth of the time (a busy agent's traffic costs ingestion time; the rest waits for the
+// final pass, after the child is gone). Returns the wait status.
 int wait_and_ingest(pid_t child, Store* store) {
+  using clock = std::chrono::steady_clock;
+  constexpr auto kPeriod = std::chrono::milliseconds(250);
+  constexpr int kDutyFactor = 10;
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
   int status = 0;
+  auto next = clock::now() + kPeriod;
   for (;;) {
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock::now());
+    const int wait_ms = static_cast<int>(std::max<int64_t>(0, wait.count()));
     if (pidfd >= 0) {
       pollfd p{pidfd, POLLIN, 0};
-      poll(&p, 1, 250);
+      poll(&p, 1, wait_ms);
     } else {
-      usleep(100000);
+      usleep(static_cast<useconds_t>(std::min(wait_ms, 100)) * 1000);
     }
     pid_t r = waitpid(child, &status, WNOHANG);
     if (r == child) break;
     if (r < 0 && errno != EINTR) break;
-    if (store) (void)ingest_pending(*store);  // live; errors surface at the final pass
+    if (!store || clock::now() < next) continue;
+    const auto start = clock::now();
+    (void)ingest_pending(*store);  // live; errors surface at the final pass
+    next = clock::now() + std::max<clock::duration>(kPeriod, (clock::now() - start) * kDutyFactor);
   }
   if (pidfd >= 0) close(pidfd);
   return status;
@@ -194,6 +208,8 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return error("cannot run " + a.cmd[0] + ": " + std::strerror(rc), rc == ENOENT ? 127 : 126);
   g_child = child;
+  // Live ingestion yields to the traced command (spawned already, so it keeps its nice).
+  (void)setpriority(PRIO_PROCESS, 0, 10);  // failing only means it competes as before
 
   int status = wait_and_ingest(child, traced ? store->get() : nullptr);
   sigaction(SIGINT, &old_int, nullptr);
