@@ -29,9 +29,12 @@ constexpr size_t kMaxPayload = 16u << 20;    // one record carries at most this 
 constexpr int kIovBatch = 64;
 constexpr long kIdleFlushNs = 100000000;     // held-back bytes wait at most this long
 constexpr long kExitWaitNs = 2000000000;     // bounded wait for the writer at exit
-// Once woken, the writer lets records accumulate this long before writing: producers then
-// find it busy and skip the wake-up system call, and the spool gets fewer, larger writes.
+// Once woken, the writer lets records accumulate a moment before writing: producers then
+// find it busy and skip the wake-up system call. The window is short when received bytes
+// are queued: a response may be the last thing a process does before it leaves by a raw
+// exit_group (Bun does), which no wrapper sees.
 constexpr long kBatchWindowNs = 2000000;
+constexpr long kReceivedWindowNs = 200000;
 constexpr size_t kBatchBytes = 1u << 20;     // ...unless this much is already queued
 constexpr int kWriterNice = 10;
 
@@ -131,6 +134,7 @@ struct Queue {
   bool writer_started = false;
   bool writer_failed = false;
   bool writer_waiting = false;
+  bool received = false;  // the queue holds received bytes: a short batch window
   // Whether capture_drain has anything to do. `pending` changes only under `mu`; `busy`
   // (a detached list being written) and `carries` (bytes held back) only under `io`.
   std::atomic<bool> pending{false};
@@ -429,6 +433,7 @@ bool take_queue(Block** list, const struct timespec* deadline) {
   *list = q.head;
   q.head = q.tail = nullptr;
   q.bytes = 0;
+  q.received = false;
   q.busy.store(true, std::memory_order_release);
   q.pending.store(false, std::memory_order_release);
   pthread_mutex_unlock(&q.mu);
@@ -465,9 +470,10 @@ void* writer_main(void*) {
     }
     q.writer_waiting = false;
     const bool batch = !idle_flush && q.bytes < kBatchBytes;
+    const long window_ns = q.received ? kReceivedWindowNs : kBatchWindowNs;
     pthread_mutex_unlock(&q.mu);
     if (batch) {
-      struct timespec window = {0, kBatchWindowNs};
+      struct timespec window = {0, window_ns};
       nanosleep(&window, nullptr);
     }
     Block* list = nullptr;
@@ -589,6 +595,7 @@ void record_io(int slot, wire::Direction d, const struct iovec* iov, int iovcnt,
   const uint64_t t = sys::now_ns();
   pthread_mutex_lock(&q.mu);
   queue_bytes(slot, d, iov, iovcnt, n, t);
+  q.received = q.received || d == wire::Direction::in;
   bool signal = false;
   wake_writer_locked(&signal);
   release_queue(signal);
@@ -741,7 +748,7 @@ void capture_after_fork_child() {
   free_blocks(q.head);
   q.head = q.tail = nullptr;
   q.bytes = 0;
-  q.writer_started = q.writer_failed = q.writer_waiting = false;
+  q.writer_started = q.writer_failed = q.writer_waiting = q.received = false;
   q.pending.store(false);
   q.busy.store(false);
   q.carries.store(false);

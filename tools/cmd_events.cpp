@@ -32,6 +32,21 @@ std::string outcome(const json::object& d) {
   return "running";
 }
 
+// A command line for one line of the tree: newlines shown as ⏎, long ones cut.
+std::string one_line(std::string text, size_t max) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') out += "⏎";
+    else if (c != '\r') out += c;
+  }
+  if (out.size() > max) {
+    size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8
+    out = out.substr(0, cut) + "…";
+  }
+  return out;
+}
+
 std::string num(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
   if (!v || !v->is_number()) return "?";
@@ -105,7 +120,7 @@ class TreePrinter {
     if (s.signal) status += ", signal " + std::to_string(*s.signal);
     std::string dur = s.end_ns ? format_duration(static_cast<double>(*s.end_ns - s.start_ns) / 1e9) : "running";
     std::printf("%s%ssession %s  %s  [%s, %s]\n", prefix.c_str(), root ? "" : (last ? "└─ " : "├─ "),
-                id.c_str(), shell_join(s.argv).c_str(), status.c_str(), dur.c_str());
+                id.c_str(), one_line(shell_join(s.argv), 160).c_str(), status.c_str(), dur.c_str());
     const std::string inner = prefix + (root ? "" : (last ? "   " : "│  "));
     auto events = store_.events(id);
     if (!events) {
