@@ -159,3 +159,47 @@ TEST(E2E, DroppedConnectionIsAnErrorEvent) {
 }
 
 }  // namespace
+
+namespace {
+
+// A tool call the client never answers: closed as abandoned when the session ends, and
+// the process the client ran for it still nests under it.
+TEST(E2E, UnansweredToolCallIsAbandonedAtSessionEnd) {
+  e2e::Fixture f;
+  ASSERT_TRUE(f.start_standin());
+  auto run = f.run_traced({e2e::python(), e2e::client_script("py_tool_loop.py"), f.https_url(),
+                           "anthropic", "--stream", "--cafile", f.cert(), "--turns", "1"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  Trace t = f.trace();
+  auto calls = t.model_tool_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  ASSERT_NE(calls[0].close, nullptr);
+  EXPECT_TRUE(calls[0].close->data.at("abandoned").as_bool());
+  EXPECT_EQ(t.process_spans_under(calls[0].open->span).size(), 1u);
+  const auto ends = t.of(clawtrace::EventType::session_end);
+  ASSERT_FALSE(ends.empty());
+  EXPECT_LE(calls[0].close->t_ns, ends.back()->t_ns);
+}
+
+// Keys that travel in bodies (LiteLLM-style "api_key" fields) and are echoed back by a
+// server are masked too; so is a key given on the command line.
+TEST(E2E, KeysInBodiesAndEchoedBackNeverReachTheStore) {
+  e2e::Fixture f;
+  const std::string echo = std::string("Your key ") + e2e::kSecret + " is invalid.";
+  ASSERT_TRUE(f.start_standin(R"({"rules": [], "default": {"status": 401, "error_message": ")" + echo + R"("}})"));
+  const std::string body = f.write_file(
+      "body.json", std::string(R"({"model":"gpt-4o","api_key":")") + e2e::kSecret +
+                       R"(","messages":[{"role":"user","content":"hi"}]})");
+  auto run = f.run_traced({"/usr/bin/curl", "-sS", "--cacert", f.cert(), "--data-binary", "@" + body,
+                           "-H", std::string("Authorization: Bearer ") + e2e::kSecret,
+                           f.https_url() + "/v1/chat/completions?api_key=" + e2e::kSecret});
+  ASSERT_EQ(run.status, 0) << run.err;
+  Trace t = f.trace();
+  auto outputs = t.of(clawtrace::EventType::llm_output);
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(e2e::u(outputs[0]->data, "status"), 401u);
+  EXPECT_NE(e2e::s(outputs[0]->data, "error").find("is invalid"), std::string::npos);
+  f.expect_no_secret_in_store();
+}
+
+}  // namespace
