@@ -291,6 +291,15 @@ std::optional<uint64_t> parse_chunk_size(std::string_view line) {
   return n;
 }
 
+// How much of `b` belongs to the current line, stopping one byte past `room` so that a cap
+// is hit at the same byte however the input is split; and whether the line ended.
+std::pair<size_t, bool> line_part(std::string_view b, uint64_t room) {
+  size_t nl = b.find('\n');
+  size_t take = nl == std::string_view::npos ? b.size() : nl + 1;
+  if (take > room && take - room > 1) return {static_cast<size_t>(room + 1), false};
+  return {take, nl != std::string_view::npos};
+}
+
 std::string_view strip_line_end(std::string_view line) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -711,8 +720,7 @@ struct Connection::Impl {
       Slot& sl = cur(s);
       (s.dir == Direction::out ? sl.request.t_start_ns : sl.response->t_first_byte_ns) = t;
     }
-    size_t nl = b.find('\n');
-    size_t take = nl == std::string_view::npos ? b.size() : nl + 1;
+    auto [take, line_end] = line_part(b, limits.max_head - s.head_bytes);
     if (s.first_line && s.check.verdict() == LineCheck::Verdict::more) {
       for (size_t j = 0; j < take; ++j) {
         auto v = s.check.push(b[j]);
@@ -725,7 +733,7 @@ struct Connection::Impl {
     count(s, take, t);
     if (s.head_bytes > limits.max_head) {
       end_message(s, t, "head larger than " + std::to_string(limits.max_head) + " bytes", Mode::resync);
-    } else if (nl != std::string_view::npos) {
+    } else if (line_end) {
       head_line(s, t);
     }
     return take;
@@ -873,15 +881,14 @@ struct Connection::Impl {
   }
 
   size_t chunk_size(Side& s, std::string_view b, uint64_t t) {
-    size_t nl = b.find('\n');
-    size_t take = nl == std::string_view::npos ? b.size() : nl + 1;
+    auto [take, line_end] = line_part(b, kMaxChunkLine - s.line.size());
     s.line.append(b.substr(0, take));
     count(s, take, t);
     if (s.line.size() > kMaxChunkLine) {
       end_message(s, t, "chunk size line too long", Mode::resync);
       return take;
     }
-    if (nl == std::string_view::npos) return take;
+    if (!line_end) return take;
     auto size = parse_chunk_size(strip_line_end(s.line));
     s.line.clear();
     if (!size) {
@@ -913,8 +920,7 @@ struct Connection::Impl {
   }
 
   size_t trailers(Side& s, std::string_view b, uint64_t t) {
-    size_t nl = b.find('\n');
-    size_t take = nl == std::string_view::npos ? b.size() : nl + 1;
+    auto [take, line_end] = line_part(b, limits.max_head - s.head_bytes);
     s.line.append(b.substr(0, take));
     s.head_bytes += take;
     count(s, take, t);
@@ -922,7 +928,7 @@ struct Connection::Impl {
       end_message(s, t, "trailers larger than " + std::to_string(limits.max_head) + " bytes", Mode::resync);
       return take;
     }
-    if (nl == std::string_view::npos) return take;
+    if (!line_end) return take;
     bool last = strip_line_end(s.line).empty();
     s.line.clear();
     if (last) end_message(s, t, "", Mode::message);

@@ -3,7 +3,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git python3
       libcurl4-openssl-dev libssl-dev libboost-json1.81-dev libyaml-cpp-dev liblmdb-dev
-      googletest libgtest-dev libgmock-dev zlib1g-dev libbrotli-dev libzstd-dev)
+      googletest libgtest-dev libgmock-dev zlib1g-dev libbrotli-dev libzstd-dev
+      clang libclang-rt-14-dev)  # clang + libFuzzer runtime (libclang_rt.fuzzer) for tests/fuzz
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
