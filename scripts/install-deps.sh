@@ -4,7 +4,10 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git python3
       libcurl4-openssl-dev libssl-dev libboost-json1.81-dev libyaml-cpp-dev liblmdb-dev
       googletest libgtest-dev libgmock-dev zlib1g-dev libbrotli-dev libzstd-dev
-      clang libclang-rt-14-dev)  # clang + libFuzzer runtime (libclang_rt.fuzzer) for tests/fuzz
+      clang libclang-rt-14-dev   # clang + libFuzzer runtime (libclang_rt.fuzzer) for tests/fuzz
+      curl openssl)              # clients and certificates of the end-to-end tests and benches
+# Node.js and npm run the npm clients of the end-to-end tests; any existing install is kept.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
