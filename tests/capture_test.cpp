@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "subprocess.h"
 #include "spool_reader.h"
 
 namespace fs = std::filesystem;
@@ -37,71 +38,9 @@ using wire::RecordType;
 
 // ---- running a program ---------------------------------------------------------------
 
-struct Output {
-  std::string out, err;
-  int status = -1;  // raw wait status
-};
-
-std::string describe(int status) {
-  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
-  return "status " + std::to_string(status);
-}
-
-std::vector<char*> c_strings(const Argv& v) {
-  std::vector<char*> out;
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
-// Runs argv with exactly `env` as its environment, stdin from /dev/null, stdout and stderr
-// captured. Killed after 120 s (a generous bound: the programs take milliseconds).
-Output run_process(const Argv& argv, const Argv& env) {
-  Output r;
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-    r.err = "pipe failed";
-    return r;
-  }
-  std::vector<char*> a = c_strings(argv), e = c_strings(env);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = open("/dev/null", O_RDONLY);
-    dup2(null, 0);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    execve(a[0], a.data(), e.data());
-    _exit(126);
-  }
-  close(out[1]);
-  close(err[1]);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_fds = 2;
-  while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
-    if (poll(fds, 2, 1000) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[4096];
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  if (open_fds > 0) kill(pid, SIGKILL);  // timed out
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
-  while (waitpid(pid, &r.status, 0) < 0 && errno == EINTR) {
-  }
-  return r;
-}
+using Output = clawtrace::test::ProcessOutput;
+using clawtrace::test::run_process;
+std::string describe(int status) { return clawtrace::test::describe_status(status); }
 
 std::string program(const std::string& name) { return std::string(CT_PROGRAM_DIR) + "/" + name; }
 

@@ -41,7 +41,7 @@ add_capture_program(tls_server OpenSSL)
 get_property(clawtrace_capture_programs GLOBAL PROPERTY CLAWTRACE_CAPTURE_PROGRAMS)
 
 add_executable(capture_tests ${CMAKE_CURRENT_LIST_DIR}/capture_test.cpp)
-target_link_libraries(capture_tests PRIVATE clawtrace_hooks GTest::gtest_main)
+target_link_libraries(capture_tests PRIVATE clawtrace_test_support clawtrace_hooks GTest::gtest_main)
 target_compile_definitions(capture_tests PRIVATE
   CT_PRELOAD="$<TARGET_FILE:clawtrace_preload>"
   CT_PROGRAM_DIR="${CLAWTRACE_CAPTURE_PROGRAM_DIR}"

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "ingest.h"
+#include "subprocess.h"
 #include "store.h"
 
 namespace fs = std::filesystem;
@@ -24,7 +25,7 @@ namespace {
 
 std::vector<char*> c_strings(const std::vector<std::string>& v) {
   std::vector<char*> out;
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  for (const auto& x : v) out.push_back(const_cast<char*>(x.c_str()));
   out.push_back(nullptr);
   return out;
 }
@@ -123,49 +124,9 @@ std::string curl_post() { return CT_CURL_POST; }
 
 Output run_process(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                    int timeout_s) {
-  Output r;
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return r;
-  auto a = c_strings(argv), e = c_strings(env);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = open("/dev/null", O_RDONLY);
-    dup2(null, 0);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    execvpe(a[0], a.data(), e.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  for (int open_fds = 2; open_fds > 0 && std::chrono::steady_clock::now() < deadline;) {
-    if (poll(fds, 2, 500) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[65536];
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (auto& fd : fds) {
-    if (fd.fd < 0) continue;
-    kill(pid, SIGKILL);  // timed out
-    close(fd.fd);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
+  auto r = test::run_process(argv, env, timeout_s, /*search_path=*/true);
+  const int code = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
+  return Output{std::move(r.out), std::move(r.err), r.status < 0 ? -1 : code};
 }
 
 // ---- Trace ---------------------------------------------------------------------------------

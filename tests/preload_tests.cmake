@@ -36,7 +36,7 @@ add_preload_program(posix_spawnp_compat t_posix_spawn.c CT_SPAWNP CT_COMPAT)
 get_property(clawtrace_preload_programs GLOBAL PROPERTY CLAWTRACE_PRELOAD_PROGRAMS)
 
 add_executable(preload_tests ${CMAKE_CURRENT_LIST_DIR}/preload_wrappers_test.cpp)
-target_link_libraries(preload_tests PRIVATE clawtrace_store clawtrace_hooks GTest::gtest_main)
+target_link_libraries(preload_tests PRIVATE clawtrace_test_support clawtrace_store clawtrace_hooks GTest::gtest_main)
 # The tests describe tool calls with designated initializers that leave fields defaulted.
 target_compile_options(preload_tests PRIVATE -Wno-missing-field-initializers)
 target_compile_definitions(preload_tests PRIVATE
