@@ -323,9 +323,7 @@ void write_data(char* rec, Batch& out, bool final) {
   WriterConn* w = writer_conn(dh.conn, false);
   const int d = dh.dir == 0 ? 0 : 1;
   size_t n = dh.f_payload.len;
-  if (!w) {  // opened before a fork, or the table was full: pass through unredacted? never.
-    return;
-  }
+  if (!w) return;  // no open record seen (the writer table was full): unredacted, so dropped
   char* payload = rec + sizeof dh;
   if (w->carry_len[d]) {
     const size_t c = w->carry_len[d];

@@ -203,3 +203,30 @@ TEST(E2E, KeysInBodiesAndEchoedBackNeverReachTheStore) {
 }
 
 }  // namespace
+
+namespace {
+
+// HTTP/2 is recognised (here by its connection preface) and reported once, not parsed:
+// a warning on session_end and on `clawtrace run`'s stderr, and no LLM events.
+TEST(E2E, Http2IsReportedOnceNotParsed) {
+  e2e::Fixture f;
+  ASSERT_TRUE(f.start_standin());
+  const auto req = e2e::single_request("anthropic", false);
+  const std::string body = f.write_file("body.json", req.body);
+  const std::string url = f.http_url() + req.target;
+  auto run = f.run_traced({"/usr/bin/curl", "-sS", "--http2-prior-knowledge", "--data-binary", "@" + body,
+                           url, "--next", "--http2-prior-knowledge", "--data-binary", "@" + body, url});
+  EXPECT_NE(run.err.find("clawtrace: warning: an HTTP/2 connection to 127.0.0.1:"), std::string::npos) << run.err;
+  size_t count = 0;
+  for (size_t at = 0; (at = run.err.find("HTTP/2 is not supported", at)) != std::string::npos; ++at) ++count;
+  EXPECT_EQ(count, 1u);
+  Trace t = f.trace();
+  EXPECT_TRUE(t.of(clawtrace::EventType::llm_input).empty());
+  EXPECT_TRUE(t.of(clawtrace::EventType::llm_output).empty());
+  bool warned = false;
+  for (const auto* e : t.of(clawtrace::EventType::session_end))
+    warned = warned || e->data.contains("warnings");
+  EXPECT_TRUE(warned);
+}
+
+}  // namespace

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "cli.h"
 #include "context.h"
@@ -123,6 +124,28 @@ std::vector<std::string> root_env(const RunArgs& a, const fs::path& store, const
   return out;
 }
 
+// What the trace's sessions reported at their end (e.g. HTTP/2 traffic not captured), once.
+void print_warnings(Store& store, const std::string& root) {
+  auto sessions = store.sessions();
+  if (!sessions) return;
+  std::string trace;
+  for (const auto& s : *sessions)
+    if (s.id == root) trace = s.trace;
+  std::set<std::string> seen;
+  for (const auto& s : *sessions) {
+    if (s.trace != trace) continue;
+    auto events = store.events(s.id);
+    if (!events) continue;
+    for (const auto& e : *events) {
+      const auto* w = e.type == EventType::session_end ? e.data.if_contains("warnings") : nullptr;
+      if (!w || !w->is_array()) continue;
+      for (const auto& text : w->get_array())
+        if (text.is_string() && seen.insert(std::string(text.get_string())).second)
+          std::fprintf(stderr, "clawtrace: warning: %s\n", text.get_string().c_str());
+    }
+  }
+}
+
 pid_t g_child = 0;
 void forward_signal(int sig) {
   if (g_child > 0) kill(g_child, sig);
@@ -222,6 +245,7 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
     if (append_observed_exit(**store, id, status)) {
       auto done = ingest_pending(**store);
       if (!done) error("ingesting: " + done.error());
+      print_warnings(**store, id);
       std::fprintf(stderr, "clawtrace: session %s\n", id.c_str());
     } else {
       error(a.cmd[0] + " was not traced (statically linked, setuid, or it drops LD_PRELOAD)");
