@@ -118,6 +118,18 @@ TEST(Sse, MissingFinalBlankLineStillDelivers) {
   EXPECT_TRUE(parse({}).empty());
 }
 
+TEST(Sse, ByteOrderMarkAtTheStartIsDropped) {
+  std::string s =
+      "\xEF\xBB\xBF"
+      "event: first\ndata: 1\n\n\xEF\xBB\xBF: not a comment\ndata: 2\n\n";
+  for (size_t i = 0; i <= 4; ++i) {
+    auto es = parse({{1, s.substr(0, i)}, {1, s.substr(i)}});
+    ASSERT_EQ(es.size(), 2u);
+    EXPECT_EQ(es[0].event, "first");
+    EXPECT_EQ(es[1].data, "2");  // a later BOM is an unknown field name, ignored
+  }
+}
+
 TEST(Sse, Utf8SplitAcrossPieces) {
   std::string s = "data: 😀é\n\n";
   for (size_t i = 0; i <= s.size(); ++i) {
