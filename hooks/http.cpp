@@ -23,6 +23,7 @@ constexpr size_t kMaxChunkLine = 4096;
 constexpr int kMaxLengthDigits = 18;  // Content-Length below 10^18: no overflow
 constexpr int kMaxChunkDigits = 15;
 constexpr size_t kMaxStuckSteps = 16;
+constexpr uint64_t kMaxIndex = uint64_t{1} << 62;  // far beyond any connection; no overflow
 
 // Where a resynchronising request parser may pick up again.
 constexpr std::string_view kMethods[] = {"GET ",  "POST ",    "PUT ",     "DELETE ", "PATCH ",
@@ -676,7 +677,7 @@ struct Connection::Impl {
     s.start = at;
     s.stage = Stage::head;
     s.check = LineCheck(s.dir, at.mode == Mode::resync, limits.max_head);
-    while (base + slots.size() <= s.index) {
+    while (slots.size() <= s.index - base) {
       slots.emplace_back();
       if (s.dir == Direction::in) {  // closing: a response nobody asked for (lost request)
         Slot& orphan = slots.back();
@@ -1163,7 +1164,7 @@ struct Connection::Impl {
     limits.max_decoded_body = r.varint();
     base = next_request = next_exchange = exchanges_taken = r.varint();
     requests_taken = r.varint();
-    if (!r.ok() || requests_taken < base) return false;
+    if (!r.ok() || requests_taken < base || requests_taken > kMaxIndex) return false;
     for (Side* s : {&out, &in}) {
       uint64_t at = r.varint();
       uint8_t mode = r.byte();

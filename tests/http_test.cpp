@@ -992,6 +992,26 @@ TEST(Http, RestoringGarbageIsSafe) {
     Connection conn = Connection::restore(junk);
     EXPECT_TRUE(conn.abandoned());
   }
+  // A well-formed state whose exchange index is absurd is refused, not overflowed.
+  auto varint = [](uint64_t v) {
+    std::string r;
+    for (; v >= 0x80; v >>= 7) r.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    return r + static_cast<char>(v);
+  };
+  std::string huge = std::string("\x01\x00", 2) + varint(1 << 20) + varint(1 << 28) +
+                     varint(UINT64_MAX) + varint(UINT64_MAX) + varint(0) + '\x01' + varint(0) +
+                     '\x01' + varint(0);
+  EXPECT_TRUE(Connection::restore(huge).abandoned());
+  std::string far = std::string("\x01\x00", 2) + varint(1 << 20) + varint(1 << 28) +
+                    varint(uint64_t{1} << 62) + varint(uint64_t{1} << 62) + varint(0) + '\x01' +
+                    varint(0) + '\x01' + varint(0);
+  Connection late = Connection::restore(far);
+  ASSERT_FALSE(late.abandoned());
+  late.feed(kOut, 0, request("GET", "/", ""), 1);
+  late.close(2);
+  auto us = late.take_updates();
+  ASSERT_EQ(us.size(), 2u);
+  EXPECT_EQ(us[1].exchange.index, uint64_t{1} << 62);
   Connection abandoned;
   abandoned.feed(kOut, 0, "\x16\x03\x01", 1);
   ASSERT_TRUE(abandoned.abandoned());
