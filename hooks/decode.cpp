@@ -11,7 +11,7 @@ namespace clawtrace::decode {
 namespace {
 
 constexpr size_t kBufSize = 64 * 1024;
-constexpr size_t kMaxCodings = 4;  // real servers stack at most two; each costs a state
+constexpr size_t kMaxCodings = 4;      // real servers stack at most two; each costs a state
 constexpr int kZstdWindowLogMax = 24;  // RFC 9659 allows 8 MiB windows; a little slack
 
 std::string_view trim(std::string_view s) {
@@ -166,7 +166,8 @@ class ZlibStage final : public Decoder::Stage {
 class BrotliStage final : public Decoder::Stage {
  public:
   explicit BrotliStage(uint64_t max_output)
-      : Stage(Coding::br, max_output), st_(BrotliDecoderCreateInstance(nullptr, nullptr, nullptr)) {}
+      : Stage(Coding::br, max_output),
+        st_(BrotliDecoderCreateInstance(nullptr, nullptr, nullptr)) {}
   ~BrotliStage() override {
     if (st_) BrotliDecoderDestroyInstance(st_);
   }
@@ -205,7 +206,8 @@ class BrotliStage final : public Decoder::Stage {
 
 class ZstdStage final : public Decoder::Stage {
  public:
-  explicit ZstdStage(uint64_t max_output) : Stage(Coding::zstd, max_output), ds_(ZSTD_createDCtx()) {
+  explicit ZstdStage(uint64_t max_output)
+      : Stage(Coding::zstd, max_output), ds_(ZSTD_createDCtx()) {
     if (ds_) ZSTD_DCtx_setParameter(ds_, ZSTD_d_windowLogMax, kZstdWindowLogMax);
   }
   ~ZstdStage() override { ZSTD_freeDCtx(ds_); }
@@ -252,10 +254,14 @@ Result<std::vector<Coding>> parse_codings(std::string_view header_value) {
   while (true) {
     size_t comma = header_value.find(',');
     std::string item = lower(trim(header_value.substr(0, comma)));
-    if (item == "gzip" || item == "x-gzip") out.push_back(Coding::gzip);
-    else if (item == "deflate") out.push_back(Coding::deflate);
-    else if (item == "br") out.push_back(Coding::br);
-    else if (item == "zstd") out.push_back(Coding::zstd);
+    if (item == "gzip" || item == "x-gzip")
+      out.push_back(Coding::gzip);
+    else if (item == "deflate")
+      out.push_back(Coding::deflate);
+    else if (item == "br")
+      out.push_back(Coding::br);
+    else if (item == "zstd")
+      out.push_back(Coding::zstd);
     else if (!item.empty() && item != "identity")
       return fail("unsupported content coding: " + item.substr(0, 64));
     if (out.size() > kMaxCodings) return fail("too many stacked content codings");
@@ -264,7 +270,8 @@ Result<std::vector<Coding>> parse_codings(std::string_view header_value) {
   }
 }
 
-Decoder::Decoder(const std::vector<Coding>& applied, uint64_t max_output) : max_output_(max_output) {
+Decoder::Decoder(const std::vector<Coding>& applied, uint64_t max_output)
+    : max_output_(max_output) {
   for (auto it = applied.rbegin(); it != applied.rend(); ++it)
     stages_.push_back(make_stage(*it, max_output));
 }

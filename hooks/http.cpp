@@ -23,6 +23,7 @@ constexpr size_t kMaxChunkLine = 4096;
 constexpr int kMaxLengthDigits = 18;  // Content-Length below 10^18: no overflow
 constexpr int kMaxChunkDigits = 15;
 constexpr size_t kMaxStuckSteps = 16;
+constexpr uint64_t kMaxIndex = uint64_t{1} << 62;  // far beyond any connection; no overflow
 
 // Where a resynchronising request parser may pick up again.
 constexpr std::string_view kMethods[] = {"GET ",  "POST ",    "PUT ",     "DELETE ", "PATCH ",
@@ -53,9 +54,9 @@ enum class Stage : uint8_t {
   body_length,  // Content-Length body
   chunk_size,   // chunked: size line
   chunk_data,
-  chunk_end,    // chunked: CRLF after the data
+  chunk_end,  // chunked: CRLF after the data
   trailers,
-  body_close,   // response delimited by the connection's end
+  body_close,  // response delimited by the connection's end
 };
 
 struct Segment {
@@ -74,7 +75,8 @@ struct Timed {
 
 bool is_tchar(unsigned char c) {
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return c != 0 && std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  return c != 0 &&
+         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
@@ -124,7 +126,8 @@ class LineCheck {
     switch (part_) {
       case 0:  // method
         if (c == ' ') {
-          if (method_.empty() || (known_ && !known_method_prefix(method_, true))) return Verdict::bad;
+          if (method_.empty() || (known_ && !known_method_prefix(method_, true)))
+            return Verdict::bad;
           return next();
         }
         if (!is_tchar(c) || method_.size() >= 24) return Verdict::bad;
@@ -140,25 +143,22 @@ class LineCheck {
       case 3:
         if (c == '\n') return Verdict::ok;
         return c == '\r' ? next() : Verdict::bad;
-      default:
-        return c == '\n' ? Verdict::ok : Verdict::bad;
+      default: return c == '\n' ? Verdict::ok : Verdict::bad;
     }
   }
   Verdict status(unsigned char c) {
     switch (part_) {
-      case 0:
-        return version(c);
-      case 1:
-        return c == ' ' ? next() : Verdict::bad;
+      case 0: return version(c);
+      case 1: return c == ' ' ? next() : Verdict::bad;
       case 2:  // three digits
         if (!is_digit(c)) return Verdict::bad;
         return ++n_ == 3 ? next() : Verdict::more;
-      default:
-        return c == ' ' || c == '\r' || c == '\n' ? Verdict::ok : Verdict::bad;
+      default: return c == ' ' || c == '\r' || c == '\n' ? Verdict::ok : Verdict::bad;
     }
   }
   Verdict version(unsigned char c) {
-    if (n_ < kStatusStart.size()) return c == static_cast<unsigned char>(kStatusStart[n_++]) ? Verdict::more : Verdict::bad;
+    if (n_ < kStatusStart.size())
+      return c == static_cast<unsigned char>(kStatusStart[n_++]) ? Verdict::more : Verdict::bad;
     return is_digit(c) ? next() : Verdict::bad;
   }
   Verdict next() {
@@ -181,10 +181,14 @@ class LineCheck {
 // beginning cut off by the end of `in`.
 size_t find_candidate(Direction d, std::string_view in) {
   std::string_view starts = d == Direction::out ? kMethodStarts : kStatusStart.substr(0, 1);
-  for (size_t i = in.find_first_of(starts); i != std::string_view::npos; i = in.find_first_of(starts, i + 1)) {
+  for (size_t i = in.find_first_of(starts); i != std::string_view::npos;
+       i = in.find_first_of(starts, i + 1)) {
     std::string_view rest = in.substr(i);
-    auto fits = [&](std::string_view p) { return p.substr(0, rest.size()) == rest.substr(0, p.size()); };
-    if (d == Direction::in ? fits(kStatusStart) : std::any_of(std::begin(kMethods), std::end(kMethods), fits))
+    auto fits = [&](std::string_view p) {
+      return p.substr(0, rest.size()) == rest.substr(0, p.size());
+    };
+    if (d == Direction::in ? fits(kStatusStart)
+                           : std::any_of(std::begin(kMethods), std::end(kMethods), fits))
       return i;
   }
   return std::string_view::npos;
@@ -257,8 +261,10 @@ Framing framing_of(const std::vector<Header>& hs, bool response) {
     }
     std::string rest;
     for (const auto& item : te) rest += item + ",";
-    if (auto codings = decode::parse_codings(rest)) f.transfer = *codings;
-    else f.coding_error = "unsupported transfer-encoding: " + codings.error();
+    if (auto codings = decode::parse_codings(rest))
+      f.transfer = *codings;
+    else
+      f.coding_error = "unsupported transfer-encoding: " + codings.error();
     f.kind = chunked ? Framing::Kind::chunked : Framing::Kind::close;
     return f;
   }
@@ -273,6 +279,13 @@ Framing framing_of(const std::vector<Header>& hs, bool response) {
   return f;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Chunk size line without its line end: hex digits, optional whitespace and extensions.
 std::optional<uint64_t> parse_chunk_size(std::string_view line) {
   line = trim(line);
@@ -280,7 +293,7 @@ std::optional<uint64_t> parse_chunk_size(std::string_view line) {
   int digits = 0;
   for (; digits < static_cast<int>(line.size()); ++digits) {
     char c = line[static_cast<size_t>(digits)];
-    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    int v = hex_value(c);
     if (v < 0) break;
     if (digits >= kMaxChunkDigits) return std::nullopt;
     n = n * 16 + static_cast<uint64_t>(v);
@@ -367,15 +380,16 @@ struct Slot {
 
 // One direction's parser and the bytes it still needs.
 struct Side {
-  Side(Direction d, Mode m, uint64_t at, uint64_t idx) : dir(d), mode(m), pos(at), received(at), index(idx) {}
+  Side(Direction d, Mode m, uint64_t at, uint64_t idx)
+      : dir(d), mode(m), pos(at), received(at), index(idx) {}
 
   Direction dir;
   Mode mode;
   Stage stage = Stage::idle;
-  uint64_t pos;       // stream offset of the next byte to parse
-  uint64_t received;  // stream offset after the last byte fed
-  uint64_t index;     // message being (or next to be) parsed
-  Checkpoint start;   // where the current message or candidate began
+  uint64_t pos;                    // stream offset of the next byte to parse
+  uint64_t received;               // stream offset after the last byte fed
+  uint64_t index;                  // message being (or next to be) parsed
+  Checkpoint start;                // where the current message or candidate began
   std::optional<uint64_t> rewind;  // set by a step that hands bytes back for re-parsing
   std::deque<Timed> rescan;        // bytes to parse (again) before new input
   std::deque<Segment> log;         // what was fed, from the oldest checkpoint needed on
@@ -406,7 +420,7 @@ struct Connection::Impl {
   Side out{Direction::out, Mode::first, 0, 0};
   Side in{Direction::in, Mode::message, 0, 0};
   std::deque<Slot> slots;
-  uint64_t base = 0;  // index of slots.front()
+  uint64_t base = 0;                             // index of slots.front()
   uint64_t next_request = 0, next_exchange = 0;  // next to report
   uint64_t requests_taken = 0, exchanges_taken = 0;
   uint64_t seq = 0;
@@ -426,7 +440,8 @@ struct Connection::Impl {
       bytes.remove_prefix(static_cast<size_t>(dup));
       offset = s.received;
     }
-    if (bytes.size() > UINT64_MAX - offset) bytes = bytes.substr(0, static_cast<size_t>(UINT64_MAX - offset));
+    if (bytes.size() > UINT64_MAX - offset)
+      bytes = bytes.substr(0, static_cast<size_t>(UINT64_MAX - offset));
     if (bytes.empty()) return;
     s.received = offset + bytes.size();
     s.log.push_back(Segment{seq++, offset, std::string(bytes), t});
@@ -446,7 +461,8 @@ struct Connection::Impl {
     finish_side(in, t);
     for (auto& sl : slots) {
       if (!sl.request_done) {
-        sl.request.error = sl.request.error.empty() ? "connection closed before the request ended" : sl.request.error;
+        sl.request.error = sl.request.error.empty() ? "connection closed before the request ended"
+                                                    : sl.request.error;
         sl.request_done = sl.head_known = true;
       }
       sl.response_done = true;
@@ -626,8 +642,10 @@ struct Connection::Impl {
 
   static void add_cand(Side& s, std::string_view b, uint64_t t) {
     if (b.empty()) return;
-    if (!s.cand.empty() && s.cand.back().t == t) s.cand.back().bytes.append(b);
-    else s.cand.push_back(Timed{std::string(b), t, 0});
+    if (!s.cand.empty() && s.cand.back().t == t)
+      s.cand.back().bytes.append(b);
+    else
+      s.cand.push_back(Timed{std::string(b), t, 0});
   }
 
   // Not a head after all: parse its bytes again from the second one on (another head may
@@ -659,7 +677,7 @@ struct Connection::Impl {
     s.start = at;
     s.stage = Stage::head;
     s.check = LineCheck(s.dir, at.mode == Mode::resync, limits.max_head);
-    while (base + slots.size() <= s.index) {
+    while (slots.size() <= s.index - base) {
       slots.emplace_back();
       if (s.dir == Direction::in) {  // closing: a response nobody asked for (lost request)
         Slot& orphan = slots.back();
@@ -732,7 +750,8 @@ struct Connection::Impl {
     s.head_bytes += take;
     count(s, take, t);
     if (s.head_bytes > limits.max_head) {
-      end_message(s, t, "head larger than " + std::to_string(limits.max_head) + " bytes", Mode::resync);
+      end_message(s, t, "head larger than " + std::to_string(limits.max_head) + " bytes",
+                  Mode::resync);
     } else if (line_end) {
       head_line(s, t);
     }
@@ -768,8 +787,11 @@ struct Connection::Impl {
       return;
     }
     size_t colon = line.find(':');
-    std::string_view name = colon == std::string_view::npos ? std::string_view{} : trim(line.substr(0, colon));
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); }))
+    std::string_view name =
+        colon == std::string_view::npos ? std::string_view{} : trim(line.substr(0, colon));
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return is_tchar(static_cast<unsigned char>(c));
+        }))
       return end_message(s, t, "malformed header line", Mode::resync);
     hs.push_back(Header{lower(name), std::string(trim(line.substr(colon + 1)))});
   }
@@ -810,7 +832,8 @@ struct Connection::Impl {
       out.mode = Mode::dead;
       return end_message(s, t, "", Mode::dead);
     }
-    if (method == "HEAD" || r.status == 204 || r.status == 304) return end_message(s, t, "", Mode::message);
+    if (method == "HEAD" || r.status == 204 || r.status == 304)
+      return end_message(s, t, "", Mode::message);
     start_body(s, r.headers, framing_of(r.headers, true), t);
   }
 
@@ -861,8 +884,10 @@ struct Connection::Impl {
       return;
     }
     auto& pieces = sl.response->body;
-    if (!pieces.empty() && pieces.back().t_ns == t) pieces.back().bytes.append(bytes);
-    else pieces.push_back(BodyPiece{t, std::string(bytes)});
+    if (!pieces.empty() && pieces.back().t_ns == t)
+      pieces.back().bytes.append(bytes);
+    else
+      pieces.push_back(BodyPiece{t, std::string(bytes)});
   }
 
   size_t counted_body(Side& s, std::string_view b, uint64_t t) {
@@ -925,7 +950,8 @@ struct Connection::Impl {
     s.head_bytes += take;
     count(s, take, t);
     if (s.head_bytes > limits.max_head) {
-      end_message(s, t, "trailers larger than " + std::to_string(limits.max_head) + " bytes", Mode::resync);
+      end_message(s, t, "trailers larger than " + std::to_string(limits.max_head) + " bytes",
+                  Mode::resync);
       return take;
     }
     if (!line_end) return take;
@@ -974,8 +1000,7 @@ struct Connection::Impl {
         s.stage = Stage::idle;
         s.mode = Mode::resync;
         return;
-      default:
-        end_message(s, 0, "gap in captured bytes", Mode::resync);
+      default: end_message(s, 0, "gap in captured bytes", Mode::resync);
     }
   }
 
@@ -990,7 +1015,9 @@ struct Connection::Impl {
       case Stage::body_close: return end_message(s, t, "", Mode::message);
       case Stage::head:
         if (!request) cur(s).response->t_end_ns = t;
-        return end_message(s, t, request ? "connection closed in the request head" : "connection closed in the response head",
+        return end_message(s, t,
+                           request ? "connection closed in the request head"
+                                   : "connection closed in the response head",
                            Mode::message);
       default:
         if (!request) cur(s).response->t_end_ns = t;
@@ -1005,7 +1032,8 @@ struct Connection::Impl {
 
   void emit() {
     while (true) {
-      Slot* ex = next_exchange < next_request && find_slot(next_exchange) ? &slot(next_exchange) : nullptr;
+      Slot* ex =
+          next_exchange < next_request && find_slot(next_exchange) ? &slot(next_exchange) : nullptr;
       if (ex && ex->response_done) {
         report_exchange(*ex, next_exchange++);
         continue;
@@ -1037,7 +1065,9 @@ struct Connection::Impl {
     e.response = std::move(sl.response);
     sl.request = Request{};
     sl.response.reset();
-    e.error = !e.request.error.empty() ? e.request.error : !e.response ? "no response" : e.response->error;
+    e.error = !e.request.error.empty() ? e.request.error
+              : !e.response            ? "no response"
+                                       : e.response->error;
     if (index >= exchanges_taken) updates.push_back(std::move(u));
   }
 
@@ -1080,7 +1110,8 @@ struct Connection::Impl {
 
   bool fresh() const {
     return out.received == 0 && in.received == 0 && base == 0 && requests_taken == 0 &&
-           limits.max_head == Limits{}.max_head && limits.max_decoded_body == Limits{}.max_decoded_body;
+           limits.max_head == Limits{}.max_head &&
+           limits.max_decoded_body == Limits{}.max_decoded_body;
   }
 
   std::string save() const {
@@ -1102,10 +1133,13 @@ struct Connection::Impl {
     for (const Side* s : {&out, &in})
       for (const auto& seg : s->log)
         if (seg.end() > from[static_cast<int>(s->dir)].offset) segs.emplace_back(s->dir, &seg);
-    std::sort(segs.begin(), segs.end(), [](const auto& a, const auto& b) { return a.second->seq < b.second->seq; });
+    std::sort(segs.begin(), segs.end(),
+              [](const auto& a, const auto& b) { return a.second->seq < b.second->seq; });
     put_varint(o, segs.size());
     for (const auto& [dir, seg] : segs) {
-      uint64_t skip = from[static_cast<int>(dir)].offset > seg->offset ? from[static_cast<int>(dir)].offset - seg->offset : 0;
+      uint64_t skip = from[static_cast<int>(dir)].offset > seg->offset
+                          ? from[static_cast<int>(dir)].offset - seg->offset
+                          : 0;
       o.push_back(static_cast<char>(dir));
       put_varint(o, seg->offset + skip);
       put_varint(o, seg->t);
@@ -1130,7 +1164,7 @@ struct Connection::Impl {
     limits.max_decoded_body = r.varint();
     base = next_request = next_exchange = exchanges_taken = r.varint();
     requests_taken = r.varint();
-    if (!r.ok() || requests_taken < base) return false;
+    if (!r.ok() || requests_taken < base || requests_taken > kMaxIndex) return false;
     for (Side* s : {&out, &in}) {
       uint64_t at = r.varint();
       uint8_t mode = r.byte();

@@ -76,10 +76,11 @@ struct Update {
   Exchange exchange;
 };
 
-// What one connection may make ingestion hold. Bodies themselves are not capped.
+// What one connection may make ingestion hold. Bodies sent without a content coding are
+// not capped (hundreds of KB are normal); decoded ones are, against decompression bombs.
 struct Limits {
   uint64_t max_head = uint64_t{1} << 20;           // a request/response head, and trailers
-  uint64_t max_decoded_body = uint64_t{256} << 20;  // content-decoded body (decompression bombs)
+  uint64_t max_decoded_body = uint64_t{256} << 20;  // a content-decoded body
 };
 
 class Connection {

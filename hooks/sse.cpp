@@ -38,6 +38,14 @@ void take_line(std::string_view line, Event& cur, bool& have_field, uint64_t t_n
 
 }  // namespace
 
+void Parser::take(std::string_view line, uint64_t t_ns, std::vector<Event>& out) {
+  if (first_line_) {  // the stream may start with a UTF-8 byte order mark
+    first_line_ = false;
+    if (line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+  }
+  take_line(line, cur_, have_field_, t_ns, out);
+}
+
 void Parser::feed(std::string_view bytes, uint64_t t_ns, std::vector<Event>& out) {
   size_t i = 0;
   if (skip_lf_ && !bytes.empty()) {
@@ -51,7 +59,7 @@ void Parser::feed(std::string_view bytes, uint64_t t_ns, std::vector<Event>& out
       return;
     }
     line_.append(bytes.substr(i, end - i));
-    take_line(line_, cur_, have_field_, t_ns, out);
+    take(line_, t_ns, out);
     line_.clear();
     i = end + 1;
     if (bytes[end] == '\r') {
@@ -64,7 +72,7 @@ void Parser::feed(std::string_view bytes, uint64_t t_ns, std::vector<Event>& out
 bool Parser::finish(uint64_t t_ns, std::vector<Event>& out) {
   size_t before = out.size();
   if (!line_.empty()) {
-    take_line(line_, cur_, have_field_, t_ns, out);
+    take(line_, t_ns, out);
     line_.clear();
   }
   take_line({}, cur_, have_field_, t_ns, out);

@@ -30,9 +30,12 @@ class Parser {
   bool finish(uint64_t t_ns, std::vector<Event>& out);
 
  private:
+  void take(std::string_view line, uint64_t t_ns, std::vector<Event>& out);
+
   std::string line_;        // bytes of the current, unfinished line
   bool skip_lf_ = false;    // the previous chunk ended in CR: a leading LF belongs to it
   bool have_field_ = false; // fields seen since the last dispatch
+  bool first_line_ = true;  // a byte order mark may start the stream
   Event cur_;
 };
 

@@ -21,7 +21,8 @@ enum class Zlib { gzip, zlib, raw };
 inline std::vector<std::string> deflate_blocks(const std::vector<std::string>& parts, Zlib kind) {
   z_stream zs{};
   int bits = kind == Zlib::gzip ? 16 + MAX_WBITS : kind == Zlib::zlib ? MAX_WBITS : -MAX_WBITS;
-  if (deflateInit2(&zs, 6, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("deflateInit2");
+  if (deflateInit2(&zs, 6, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("deflateInit2");
   std::vector<std::string> out;
   char buf[16384];
   for (size_t i = 0; i <= parts.size(); ++i) {
@@ -49,8 +50,12 @@ inline std::string deflate_parts(const std::vector<std::string>& parts, Zlib kin
 }
 
 inline std::string gzip(std::string_view s) { return deflate_parts({std::string(s)}, Zlib::gzip); }
-inline std::string zlib_deflate(std::string_view s) { return deflate_parts({std::string(s)}, Zlib::zlib); }
-inline std::string raw_deflate(std::string_view s) { return deflate_parts({std::string(s)}, Zlib::raw); }
+inline std::string zlib_deflate(std::string_view s) {
+  return deflate_parts({std::string(s)}, Zlib::zlib);
+}
+inline std::string raw_deflate(std::string_view s) {
+  return deflate_parts({std::string(s)}, Zlib::raw);
+}
 
 inline std::string brotli(std::string_view s) {
   size_t n = BrotliEncoderMaxCompressedSize(s.size());

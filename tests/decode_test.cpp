@@ -29,9 +29,12 @@ std::vector<Case> cases() {
       {{Coding::deflate}, fixtures::raw_deflate},
       {{Coding::br}, fixtures::brotli},
       {{Coding::zstd}, fixtures::zstd},
-      {{Coding::gzip, Coding::br}, [](const std::string& s) { return fixtures::brotli(fixtures::gzip(s)); }},
+      {{Coding::gzip, Coding::br},
+       [](const std::string& s) { return fixtures::brotli(fixtures::gzip(s)); }},
       {{Coding::zstd, Coding::deflate, Coding::gzip},
-       [](const std::string& s) { return fixtures::gzip(fixtures::raw_deflate(fixtures::zstd(s))); }},
+       [](const std::string& s) {
+         return fixtures::gzip(fixtures::raw_deflate(fixtures::zstd(s)));
+       }},
       {{}, [](const std::string& s) { return s; }},
   };
 }

@@ -37,9 +37,10 @@ std::string dump(const Update& u) {
   std::ostringstream o;
   const Exchange& e = u.exchange;
   const Request& q = e.request;
-  o << (u.kind == Update::Kind::request ? "REQ " : "EXC ") << e.index << " [" << q.method << " " << q.target
-    << " " << q.version << "] {" << dump(q.headers) << "} body=" << digest(q.body) << " wire=" << q.wire_bytes
-    << " t=" << q.t_start_ns << ".." << q.t_end_ns << " err='" << q.error << "'";
+  o << (u.kind == Update::Kind::request ? "REQ " : "EXC ") << e.index << " [" << q.method << " "
+    << q.target << " " << q.version << "] {" << dump(q.headers) << "} body=" << digest(q.body)
+    << " wire=" << q.wire_bytes << " t=" << q.t_start_ns << ".." << q.t_end_ns << " err='"
+    << q.error << "'";
   if (e.response) {
     const Response& r = *e.response;
     o << " | " << r.status << " '" << r.reason << "' {" << dump(r.headers) << "} pieces=";
@@ -90,14 +91,15 @@ struct Driver {
 
 std::string request(std::string_view method, std::string_view target, std::string_view headers,
                     std::string_view body = {}) {
-  std::string r = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: api.example.com\r\n" +
-                  std::string(headers);
+  std::string r = std::string(method) + " " + std::string(target) +
+                  " HTTP/1.1\r\nHost: api.example.com\r\n" + std::string(headers);
   if (!body.empty() && headers.find("Transfer-Encoding") == std::string_view::npos)
     r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   return r + "\r\n" + std::string(body);
 }
 
-std::string response(int status, std::string_view headers, std::string_view body = {}, bool length = true) {
+std::string response(int status, std::string_view headers, std::string_view body = {},
+                     bool length = true) {
   std::string r = "HTTP/1.1 " + std::to_string(status) + " Whatever\r\n" + std::string(headers);
   if (length && headers.find("Transfer-Encoding") == std::string_view::npos)
     r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
@@ -108,11 +110,15 @@ std::string response(int status, std::string_view headers, std::string_view body
 
 const std::vector<std::string>& sse_events() {
   static const std::vector<std::string> events = {
-      "event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":12}}}\r\n\r\n",
+      "event: message_start\r\ndata: "
+      "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":12}}}\r\n\r\n",
       ": keep-alive\r\n\r\n",
-      "event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"Hé\"}}\r\n\r\n",
-      "event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"llo\"}}\r\n\r\n",
-      "event: message_delta\r\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":3}}\r\n\r\n",
+      "event: content_block_delta\r\ndata: "
+      "{\"type\":\"content_block_delta\",\"delta\":{\"text\":\"Hé\"}}\r\n\r\n",
+      "event: content_block_delta\r\ndata: "
+      "{\"type\":\"content_block_delta\",\"delta\":{\"text\":\"llo\"}}\r\n\r\n",
+      "event: message_delta\r\ndata: "
+      "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":3}}\r\n\r\n",
       "event: message_stop\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n",
   };
   return events;
@@ -132,22 +138,29 @@ struct Conversation {
 const Conversation& conversation() {
   static const Conversation conv = [] {
     Conversation c;
-    std::string json = R"({"model":"claude-x","stream":true,"messages":[{"role":"user","content":"Hi"}]})";
-    c.out += request("POST", "/v1/messages?beta=true", "Content-Type:  application/json \r\nAccept-Encoding: gzip\r\n", json);
+    std::string json =
+        R"({"model":"claude-x","stream":true,"messages":[{"role":"user","content":"Hi"}]})";
+    c.out += request("POST", "/v1/messages?beta=true",
+                     "Content-Type:  application/json \r\nAccept-Encoding: gzip\r\n", json);
     c.out_ends.push_back(c.out.size());
     std::string gz = fixtures::deflate_parts(sse_events(), fixtures::Zlib::gzip);
-    c.in += response(200, "Content-Type: text/event-stream\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
-                     chunked(fixtures::pieces(gz, {7, 100, 3, 50}), ";ext=1", "X-Trailer: yes\r\n"));
+    c.in +=
+        response(200,
+                 "Content-Type: text/event-stream\r\nContent-Encoding: gzip\r\nTransfer-Encoding: "
+                 "chunked\r\n",
+                 chunked(fixtures::pieces(gz, {7, 100, 3, 50}), ";ext=1", "X-Trailer: yes\r\n"));
     c.in_ends.push_back(c.in.size());
     c.out += request("GET", "/v1/models", "");
     c.out_ends.push_back(c.out.size());
     c.in += response(200, "Content-Type: application/json\r\n", R"({"data":[{"id":"claude-x"}]})");
     c.in_ends.push_back(c.in.size());
     std::string big(3000, 'x');
-    c.out += request("POST", "/v1/chat/completions", "Transfer-Encoding: chunked\r\nContent-Encoding: zstd\r\n",
-                     chunked(fixtures::pieces(fixtures::zstd("{\"pad\":\"" + big + "\"}"), {10, 1, 40})));
+    c.out += request(
+        "POST", "/v1/chat/completions", "Transfer-Encoding: chunked\r\nContent-Encoding: zstd\r\n",
+        chunked(fixtures::pieces(fixtures::zstd("{\"pad\":\"" + big + "\"}"), {10, 1, 40})));
     c.out_ends.push_back(c.out.size());
-    c.in += response(200, "Content-Encoding: br\r\n", fixtures::brotli(R"({"choices":[{"message":{"content":"ok"}}]})"));
+    c.in += response(200, "Content-Encoding: br\r\n",
+                     fixtures::brotli(R"({"choices":[{"message":{"content":"ok"}}]})"));
     c.in_ends.push_back(c.in.size());
     return c;
   }();
@@ -199,7 +212,8 @@ TEST(Http, KeepAliveThreeExchanges) {
   EXPECT_EQ(updates[4].exchange.request.method, "GET");
   EXPECT_EQ(updates[4].exchange.response->body_text(), R"({"data":[{"id":"claude-x"}]})");
   EXPECT_EQ(updates[5].exchange.request.body, "{\"pad\":\"" + std::string(3000, 'x') + "\"}");
-  EXPECT_EQ(updates[5].exchange.response->body_text(), R"({"choices":[{"message":{"content":"ok"}}]})");
+  EXPECT_EQ(updates[5].exchange.response->body_text(),
+            R"({"choices":[{"message":{"content":"ok"}}]})");
 }
 
 TEST(Http, RequestIsReportedBeforeItsResponseArrives) {
@@ -217,8 +231,11 @@ TEST(Http, RequestIsReportedBeforeItsResponseArrives) {
 
 TEST(Http, ChunkedWithExtensionsAndTrailers) {
   Driver d;
-  d.send(request("POST", "/c", "Transfer-Encoding: chunked\r\n", chunked({"hello ", "world"}, ";name=value;x", "A: b\r\nC: d\r\n")));
-  d.recv("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0A ; ext\r\n0123456789\r\n0\r\n\r\n");
+  d.send(request("POST", "/c", "Transfer-Encoding: chunked\r\n",
+                 chunked({"hello ", "world"}, ";name=value;x", "A: b\r\nC: d\r\n")));
+  d.recv(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0A ; "
+      "ext\r\n0123456789\r\n0\r\n\r\n");
   d.close();
   auto xs = d.exchanges();
   ASSERT_EQ(xs.size(), 1u);
@@ -269,7 +286,8 @@ TEST(Http, ResponsesWithoutBody) {
 
 TEST(Http, ContinueInterimResponseIsSkipped) {
   Driver d;
-  d.send("POST /upload HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n", 1);
+  d.send("POST /upload HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+         1);
   d.recv("HTTP/1.1 100 Continue\r\n\r\n", 2);
   EXPECT_EQ(d.got.size(), 0u);
   d.send("data", 3);
@@ -337,9 +355,12 @@ TEST(Http, RefusedUpgradeContinuesKeepAlive) {
 
 TEST(Http, HeadersAreLowerCasedTrimmedAndUnfolded) {
   Driver d;
-  d.send("GET / HTTP/1.1\r\nX-Long:  first\r\n   second  \r\nContent-TYPE:\ttext/plain \r\nEmpty:\r\n\r\n");
+  d.send(
+      "GET / HTTP/1.1\r\nX-Long:  first\r\n   second  \r\nContent-TYPE:\ttext/plain "
+      "\r\nEmpty:\r\n\r\n");
   ASSERT_EQ(d.got.size(), 1u);
-  EXPECT_EQ(dump(d.got[0].exchange.request.headers), "x-long=first second;content-type=text/plain;empty=;");
+  EXPECT_EQ(dump(d.got[0].exchange.request.headers),
+            "x-long=first second;content-type=text/plain;empty=;");
 }
 
 TEST(Http, BareLineFeedsAreAccepted) {
@@ -370,14 +391,16 @@ std::vector<CodingCase> coding_cases() {
       {"br", fixtures::brotli},
       {"zstd", fixtures::zstd},
       {"gzip, br", [](const std::string& s) { return fixtures::brotli(fixtures::gzip(s)); }},
-      {"zstd,deflate", [](const std::string& s) { return fixtures::raw_deflate(fixtures::zstd(s)); }},
+      {"zstd,deflate",
+       [](const std::string& s) { return fixtures::raw_deflate(fixtures::zstd(s)); }},
       {"identity", [](const std::string& s) { return s; }},
   };
 }
 
 TEST(Http, EveryContentCodingDecodesResponsesAndRequests) {
   std::string text;
-  for (int i = 0; i < 200; ++i) text += "line " + std::to_string(i) + " of a body that compresses\n";
+  for (int i = 0; i < 200; ++i)
+    text += "line " + std::to_string(i) + " of a body that compresses\n";
   for (const auto& c : coding_cases()) {
     SCOPED_TRACE(c.header);
     std::string enc = c.encode(text);
@@ -462,8 +485,9 @@ TEST(Http, TruncatedCompressedBodyIsAnError) {
   std::string z = fixtures::zstd(std::string(100000, 'q') + "tail");
   Driver d;
   d.send(request("GET", "/", ""));
-  d.recv(response(200, "Content-Encoding: zstd\r\nContent-Length: " + std::to_string(z.size() - 3) + "\r\n",
-                  z.substr(0, z.size() - 3), false));
+  d.recv(response(
+      200, "Content-Encoding: zstd\r\nContent-Length: " + std::to_string(z.size() - 3) + "\r\n",
+      z.substr(0, z.size() - 3), false));
   d.close();
   auto xs = d.exchanges();
   ASSERT_EQ(xs.size(), 1u);
@@ -487,7 +511,8 @@ TEST(Http, DecompressionBombIsCappedPerExchange) {
     auto xs = d.exchanges();
     ASSERT_EQ(xs.size(), 2u);
     EXPECT_EQ(xs[0]->request.body.size(), size_t{1} << 20);
-    EXPECT_NE(xs[0]->request.error.find("decoded body larger than 1048576 bytes"), std::string::npos);
+    EXPECT_NE(xs[0]->request.error.find("decoded body larger than 1048576 bytes"),
+              std::string::npos);
     EXPECT_EQ(xs[0]->response->body_text().size(), size_t{1} << 20);
     EXPECT_NE(xs[0]->response->error.find("larger than"), std::string::npos);
     EXPECT_EQ(xs[1]->response->body_text(), "fine");
@@ -616,8 +641,9 @@ TEST(Http, OverlapsAndDuplicatesAreTrimmed) {
   auto take = [&] {
     for (auto& u : conn.take_updates()) got.push_back(std::move(u));
   };
-  for (size_t at = 0; at < c.out.size(); at += 10) conn.feed(kOut, at, c.out.substr(at, 25), 1);  // overlapping
-  conn.feed(kOut, 0, c.out, 1);  // a duplicate
+  for (size_t at = 0; at < c.out.size(); at += 10)
+    conn.feed(kOut, at, c.out.substr(at, 25), 1);  // overlapping
+  conn.feed(kOut, 0, c.out, 1);                    // a duplicate
   take();
   for (size_t at = 0; at < c.in.size(); at += 7) conn.feed(kIn, at, c.in.substr(at, 7), 1);
   conn.feed(kIn, 5, c.in.substr(5, 100), 1);
@@ -715,7 +741,8 @@ TEST(Http, TruncatedStreams) {
   }
   {  // in the request body, with a chunked response already complete
     Driver d;
-    d.send(request("POST", "/", "Transfer-Encoding: chunked\r\n", chunked({"abc", "def"})).substr(0, 75));
+    d.send(request("POST", "/", "Transfer-Encoding: chunked\r\n", chunked({"abc", "def"}))
+               .substr(0, 75));
     d.recv(response(500, "Transfer-Encoding: chunked\r\n", chunked({"err"})));
     d.close();
     ASSERT_EQ(d.got.size(), 2u) << dump(d.got);
@@ -734,16 +761,26 @@ TEST(Http, MalformedInputBecomesErrors) {
   };
   std::vector<Case> cases = {
       {request("GET", "/", ""), "HTTP/1.1 2x0 OK\r\n\r\n", "", "malformed status line"},
-      {request("GET", "/", ""), "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n", "", "malformed header line"},
-      {request("GET", "/", ""), "HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n", "", "invalid content-length"},
-      {request("GET", "/", ""), "HTTP/1.1 200 OK\r\nContent-Length: 3, 4\r\n\r\n", "", "invalid content-length"},
-      {request("GET", "/", ""), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "", "bad chunk size"},
-      {request("GET", "/", ""), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", "", "bad chunk terminator"},
-      {request("GET", "/", ""), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n", "", "bad chunk size"},
+      {request("GET", "/", ""), "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n", "",
+       "malformed header line"},
+      {request("GET", "/", ""), "HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n", "",
+       "invalid content-length"},
+      {request("GET", "/", ""), "HTTP/1.1 200 OK\r\nContent-Length: 3, 4\r\n\r\n", "",
+       "invalid content-length"},
+      {request("GET", "/", ""), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "",
+       "bad chunk size"},
+      {request("GET", "/", ""),
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", "",
+       "bad chunk terminator"},
+      {request("GET", "/", ""),
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n", "",
+       "bad chunk size"},
       {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", response(400, "", ""),
        "request with a transfer-encoding other than chunked", ""},
-      {"GET / HTTP/1.1\r\n: empty name\r\n\r\n", response(400, "", ""), "malformed header line", ""},
-      {"GET / HTTP/1.1\r\n\r\nGET /x HTTP/1.1 extra\r\n\r\n", response(200, "", "") + response(400, "", ""), "", ""},
+      {"GET / HTTP/1.1\r\n: empty name\r\n\r\n", response(400, "", ""), "malformed header line",
+       ""},
+      {"GET / HTTP/1.1\r\n\r\nGET /x HTTP/1.1 extra\r\n\r\n",
+       response(200, "", "") + response(400, "", ""), "", ""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.out + " / " + c.in);
@@ -861,7 +898,8 @@ std::vector<Op> recorded_ops(bool with_gap) {
   return ops;
 }
 
-std::vector<Update> replay(const std::vector<Op>& ops, const std::vector<size_t>& save_at, bool take_before_save) {
+std::vector<Update> replay(const std::vector<Op>& ops, const std::vector<size_t>& save_at,
+                           bool take_before_save) {
   Connection conn;
   std::vector<Update> got;
   auto take = [&] {
@@ -894,7 +932,8 @@ TEST(Http, SaveRestoreAtEveryRecordGivesIdenticalUpdates) {
     }
     for (size_t k = 0; k <= ops.size(); ++k) {
       ASSERT_EQ(dump(replay(ops, {k}, true)), ref) << "saved at record " << k << " gap " << gap;
-      ASSERT_EQ(dump(replay(ops, {k}, false)), ref) << "saved untaken at record " << k << " gap " << gap;
+      ASSERT_EQ(dump(replay(ops, {k}, false)), ref)
+          << "saved untaken at record " << k << " gap " << gap;
     }
     std::vector<size_t> every(ops.size() + 1);
     for (size_t k = 0; k < every.size(); ++k) every[k] = k;
@@ -953,6 +992,26 @@ TEST(Http, RestoringGarbageIsSafe) {
     Connection conn = Connection::restore(junk);
     EXPECT_TRUE(conn.abandoned());
   }
+  // A well-formed state whose exchange index is absurd is refused, not overflowed.
+  auto varint = [](uint64_t v) {
+    std::string r;
+    for (; v >= 0x80; v >>= 7) r.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    return r + static_cast<char>(v);
+  };
+  std::string huge = std::string("\x01\x00", 2) + varint(1 << 20) + varint(1 << 28) +
+                     varint(UINT64_MAX) + varint(UINT64_MAX) + varint(0) + '\x01' + varint(0) +
+                     '\x01' + varint(0);
+  EXPECT_TRUE(Connection::restore(huge).abandoned());
+  std::string far = std::string("\x01\x00", 2) + varint(1 << 20) + varint(1 << 28) +
+                    varint(uint64_t{1} << 62) + varint(uint64_t{1} << 62) + varint(0) + '\x01' +
+                    varint(0) + '\x01' + varint(0);
+  Connection late = Connection::restore(far);
+  ASSERT_FALSE(late.abandoned());
+  late.feed(kOut, 0, request("GET", "/", ""), 1);
+  late.close(2);
+  auto us = late.take_updates();
+  ASSERT_EQ(us.size(), 2u);
+  EXPECT_EQ(us[1].exchange.index, uint64_t{1} << 62);
   Connection abandoned;
   abandoned.feed(kOut, 0, "\x16\x03\x01", 1);
   ASSERT_TRUE(abandoned.abandoned());

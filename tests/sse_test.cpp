@@ -26,9 +26,7 @@ std::string dump(const std::vector<Line>& ls) {
   return r;
 }
 
-std::vector<Event> parse_whole(std::string_view s) {
-  return parse({BodyPiece{1, std::string(s)}});
-}
+std::vector<Event> parse_whole(std::string_view s) { return parse({BodyPiece{1, std::string(s)}}); }
 
 TEST(Sse, FieldsCommentsAndMultiLineData) {
   auto es = parse_whole(
@@ -62,11 +60,13 @@ TEST(Sse, AllLineEndingsAndEverySplitGiveTheSameEvents) {
   }
   const std::string ref = dump(parse_whole(lf), false);
   ASSERT_EQ(ref, "[a|1|]\n[|2\n3|]\n[b|é€😀|]\n");
-  for (const std::string* s : {&lf, static_cast<const std::string*>(&crlf), static_cast<const std::string*>(&cr)}) {
+  for (const std::string* s :
+       {&lf, static_cast<const std::string*>(&crlf), static_cast<const std::string*>(&cr)}) {
     EXPECT_EQ(dump(parse_whole(*s), false), ref);
     for (size_t i = 0; i <= s->size(); ++i)
       for (size_t j = i; j <= s->size(); j += 3) {
-        std::vector<BodyPiece> body = {{1, s->substr(0, i)}, {1, s->substr(i, j - i)}, {1, s->substr(j)}};
+        std::vector<BodyPiece> body = {
+            {1, s->substr(0, i)}, {1, s->substr(i, j - i)}, {1, s->substr(j)}};
         ASSERT_EQ(dump(parse(body), false), ref) << "split at " << i << "," << j;
       }
   }
@@ -89,8 +89,11 @@ TEST(Sse, CrLfSplitBetweenPiecesIsOneLineEnd) {
 }
 
 TEST(Sse, EventTimeIsWhenItsBlankLineArrived) {
-  std::vector<BodyPiece> body = {
-      {10, "event: message_start\ndata: {}\n"}, {20, "\nda"}, {30, "ta: [DONE]"}, {40, "\n"}, {50, "\n"}};
+  std::vector<BodyPiece> body = {{10, "event: message_start\ndata: {}\n"},
+                                 {20, "\nda"},
+                                 {30, "ta: [DONE]"},
+                                 {40, "\n"},
+                                 {50, "\n"}};
   auto es = parse(body);
   ASSERT_EQ(es.size(), 2u);
   EXPECT_EQ(es[0].t_ns, 20u);
@@ -113,6 +116,18 @@ TEST(Sse, MissingFinalBlankLineStillDelivers) {
   EXPECT_EQ(out[0].t_ns, 9u);
   EXPECT_FALSE(p.finish(10, out));  // nothing left
   EXPECT_TRUE(parse({}).empty());
+}
+
+TEST(Sse, ByteOrderMarkAtTheStartIsDropped) {
+  std::string s =
+      "\xEF\xBB\xBF"
+      "event: first\ndata: 1\n\n\xEF\xBB\xBF: not a comment\ndata: 2\n\n";
+  for (size_t i = 0; i <= 4; ++i) {
+    auto es = parse({{1, s.substr(0, i)}, {1, s.substr(i)}});
+    ASSERT_EQ(es.size(), 2u);
+    EXPECT_EQ(es[0].event, "first");
+    EXPECT_EQ(es[1].data, "2");  // a later BOM is an unknown field name, ignored
+  }
 }
 
 TEST(Sse, Utf8SplitAcrossPieces) {
@@ -146,7 +161,8 @@ TEST(Sse, RandomPiecesMatchTheWholeParse) {
 }
 
 TEST(SplitLines, LineEndingsFinalLineAndTimes) {
-  std::vector<BodyPiece> body = {{1, "{\"a\":1}\r\n{\"b\""}, {2, ":2}\n\n\r\n"}, {3, "{\"done\":true}"}};
+  std::vector<BodyPiece> body = {
+      {1, "{\"a\":1}\r\n{\"b\""}, {2, ":2}\n\n\r\n"}, {3, "{\"done\":true}"}};
   EXPECT_EQ(dump(split_lines(body)), "{\"a\":1}@1\n{\"b\":2}@2\n{\"done\":true}@3\n");
   EXPECT_TRUE(split_lines({}).empty());
   EXPECT_TRUE(split_lines({{1, "\n\r\n\n"}}).empty());

@@ -43,7 +43,8 @@ std::string encode(Coding c, std::string_view s, bool variant) {
       size_t n = BrotliEncoderMaxCompressedSize(s.size()) + 16;
       std::string out(n, '\0');
       BrotliEncoderCompress(2, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, s.size(),
-                            reinterpret_cast<const uint8_t*>(s.data()), &n, reinterpret_cast<uint8_t*>(out.data()));
+                            reinterpret_cast<const uint8_t*>(s.data()), &n,
+                            reinterpret_cast<uint8_t*>(out.data()));
       out.resize(n);
       return out;
     }
@@ -62,7 +63,8 @@ struct Outcome {
   std::string out;
 };
 
-Outcome decode_in_pieces(const std::vector<Coding>& codings, std::string_view in, uint32_t seed, size_t max_piece) {
+Outcome decode_in_pieces(const std::vector<Coding>& codings, std::string_view in, uint32_t seed,
+                         size_t max_piece) {
   Decoder d(codings, kCap);
   Outcome o;
   uint32_t state = seed * 2654435761u + 1;

@@ -35,7 +35,7 @@ struct Op {
 std::vector<Op> parse_ops(const uint8_t* data, size_t size, Limits& limits) {
   std::vector<Op> ops;
   if (size == 0) return ops;
-  limits.max_head = uint64_t{64} << (data[0] & 0x0f);          // 64 B .. 2 MiB
+  limits.max_head = uint64_t{64} << (data[0] & 0x0f);                 // 64 B .. 2 MiB
   limits.max_decoded_body = uint64_t{1024} << ((data[0] >> 4) % 11);  // 1 KiB .. 1 MiB
   uint64_t next[2] = {0, 0};
   size_t i = 1;
@@ -62,8 +62,14 @@ std::vector<Op> parse_ops(const uint8_t* data, size_t size, Limits& limits) {
       }
       case 2: next[d] += (b >> 4) + 1; break;
       case 3: next[d] -= std::min<uint64_t>(next[d], (b >> 4) + 1); break;
-      case 4: op.kind = Op::Kind::save; ops.push_back(op); break;
-      case 5: op.kind = Op::Kind::take; ops.push_back(op); break;
+      case 4:
+        op.kind = Op::Kind::save;
+        ops.push_back(op);
+        break;
+      case 5:
+        op.kind = Op::Kind::take;
+        ops.push_back(op);
+        break;
       case 6:  // nothing comes after a close (a closed connection saves as "")
         op.kind = Op::Kind::close;
         ops.push_back(op);
@@ -73,7 +79,8 @@ std::vector<Op> parse_ops(const uint8_t* data, size_t size, Limits& limits) {
   return ops;
 }
 
-std::vector<Update> run(const std::vector<Op>& ops, const Limits& limits, bool save_restore, bool bytewise) {
+std::vector<Update> run(const std::vector<Op>& ops, const Limits& limits, bool save_restore,
+                        bool bytewise) {
   Connection conn(limits);
   std::vector<Update> got;
   auto take = [&] {
@@ -86,7 +93,8 @@ std::vector<Update> run(const std::vector<Op>& ops, const Limits& limits, bool s
           conn.feed(op.dir, op.offset, op.bytes, op.t);
           break;
         }
-        for (size_t j = 0; j < op.bytes.size(); ++j) conn.feed(op.dir, op.offset + j, op.bytes.substr(j, 1), op.t);
+        for (size_t j = 0; j < op.bytes.size(); ++j)
+          conn.feed(op.dir, op.offset + j, op.bytes.substr(j, 1), op.t);
         break;
       case Op::Kind::save:
         if (save_restore) conn = Connection::restore(conn.save());
@@ -141,7 +149,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<Op> ops = parse_ops(data, size, limits);
   std::vector<Update> ref = run(ops, limits, false, false);
   check_order(ref);
-  fuzz::check_equal(dump_all(ref), dump_all(run(ops, limits, true, false)), "save/restore changes nothing");
-  fuzz::check_equal(canonical(ref), canonical(run(ops, limits, false, true)), "byte-wise feeding changes nothing");
+  fuzz::check_equal(dump_all(ref), dump_all(run(ops, limits, true, false)),
+                    "save/restore changes nothing");
+  fuzz::check_equal(canonical(ref), canonical(run(ops, limits, false, true)),
+                    "byte-wise feeding changes nothing");
   return 0;
 }

@@ -15,7 +15,8 @@ namespace {
 
 std::string dump(const std::vector<sse::Event>& es, bool times) {
   std::string r;
-  for (const auto& e : es) r += e.event + "|" + e.data + "|" + e.id + (times ? "@" + std::to_string(e.t_ns) : "") + "\n";
+  for (const auto& e : es)
+    r += e.event + "|" + e.data + "|" + e.id + (times ? "@" + std::to_string(e.t_ns) : "") + "\n";
   return r;
 }
 
@@ -39,13 +40,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     timed.push_back({10 + i, body.substr(i, n)});
     i += n;
   }
-  fuzz::check_equal(dump(sse::parse(whole), true), dump(sse::parse(same_time), true), "sse: split changes nothing");
+  fuzz::check_equal(dump(sse::parse(whole), true), dump(sse::parse(same_time), true),
+                    "sse: split changes nothing");
   fuzz::check_equal(dump(sse::split_lines(whole), true), dump(sse::split_lines(same_time), true),
                     "lines: split changes nothing");
   auto events = sse::parse(timed);
-  fuzz::check_equal(dump(sse::parse(whole), false), dump(events, false), "sse: times change nothing else");
-  for (size_t i = 1; i < events.size(); ++i) fuzz::check(events[i - 1].t_ns <= events[i].t_ns, "event times in order");
+  fuzz::check_equal(dump(sse::parse(whole), false), dump(events, false),
+                    "sse: times change nothing else");
+  for (size_t i = 1; i < events.size(); ++i)
+    fuzz::check(events[i - 1].t_ns <= events[i].t_ns, "event times in order");
   auto lines = sse::split_lines(timed);
-  for (size_t i = 1; i < lines.size(); ++i) fuzz::check(lines[i - 1].t_ns <= lines[i].t_ns, "line times in order");
+  for (size_t i = 1; i < lines.size(); ++i)
+    fuzz::check(lines[i - 1].t_ns <= lines[i].t_ns, "line times in order");
   return 0;
 }

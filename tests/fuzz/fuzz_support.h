@@ -19,7 +19,8 @@ inline void check(bool ok, const char* what) {
 
 inline void check_equal(const std::string& a, const std::string& b, const char* what) {
   if (a == b) return;
-  std::fprintf(stderr, "fuzz oracle failed: %s\n--- expected\n%s\n--- got\n%s\n", what, a.c_str(), b.c_str());
+  std::fprintf(stderr, "fuzz oracle failed: %s\n--- expected\n%s\n--- got\n%s\n", what, a.c_str(),
+               b.c_str());
   std::abort();
 }
 
@@ -42,10 +43,11 @@ inline std::string dump(const clawtrace::http::Update& u, bool exact = true) {
   const auto& q = e.request;
   auto blur = [&](const std::string& err) { return !exact && decoding_error(err); };
   auto error = [&](const std::string& err) { return blur(err) ? std::string("<decoding>") : err; };
-  std::string r = (u.kind == Update::Kind::request ? "REQ " : "EXC ") + std::to_string(e.index) + " " + q.method +
-                  " " + q.target + " " + q.version + " {" + dump(q.headers) + "} " + (blur(q.error) ? "?" : q.body) +
-                  " w" + std::to_string(q.wire_bytes) + " t" + std::to_string(q.t_start_ns) + "-" +
-                  std::to_string(q.t_end_ns) + " e:" + error(q.error);
+  std::string r = (u.kind == Update::Kind::request ? "REQ " : "EXC ") + std::to_string(e.index) +
+                  " " + q.method + " " + q.target + " " + q.version + " {" + dump(q.headers) +
+                  "} " + (blur(q.error) ? "?" : q.body) + " w" + std::to_string(q.wire_bytes) +
+                  " t" + std::to_string(q.t_start_ns) + "-" + std::to_string(q.t_end_ns) +
+                  " e:" + error(q.error);
   if (e.response) {
     const auto& s = *e.response;
     r += " | " + std::to_string(s.status) + " " + s.reason + " {" + dump(s.headers) + "} ";

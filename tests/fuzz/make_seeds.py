@@ -4,6 +4,7 @@
 fuzz_http: byte 0 picks limits, then op records (see fuzz_http.cpp).
 fuzz_sse: byte 0 seeds piece sizes, then the body.
 fuzz_decode: byte 0 picks codings and mode, byte 1 seeds piece sizes, then the payload.
+fuzz_http_restore: a saved http::Connection (format version 1, see Impl::save in http.cpp).
 """
 import os
 import shutil
@@ -178,6 +179,47 @@ def decode_seeds():
     return seeds
 
 
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def saved_state(segments, closed_at=None, base=0, taken=0, checkpoints=((0, 0), (0, 1))):
+    """Format 1: version, flags (2: closed), limits, base index, requests taken, a
+    checkpoint (offset, mode) per direction, then the segments (dir, offset, t, bytes) in
+    feed order, then the close time."""
+    out = bytes([1, 2 if closed_at is not None else 0]) + varint(1 << 20) + varint(256 << 20)
+    out += varint(base) + varint(taken)
+    for offset, mode in checkpoints:
+        out += varint(offset) + bytes([mode])
+    out += varint(len(segments))
+    for direction, offset, t, data in segments:
+        out += bytes([direction]) + varint(offset) + varint(t) + varint(len(data)) + data
+    if closed_at is not None:
+        out += varint(closed_at)
+    return out
+
+
+def restore_seeds():
+    req = request(b"POST", b"/v1/messages", b"", JSON_REQ)
+    resp = response(200, b"Content-Type: text/event-stream\r\n", SSE_ANTHROPIC, length=False)
+    return {
+        "pending_request": saved_state([(OUT, 0, 5, req[:70]), (OUT, 70, 6, req[70:])]),
+        "streaming_response": saved_state([(OUT, 0, 5, req), (IN, 0, 7, resp[:200]), (IN, 200, 8, resp[200:])],
+                                          taken=1),
+        "second_exchange": saved_state([(OUT, 500, 9, request(b"GET", b"/2"))], base=1, taken=1,
+                                       checkpoints=((500, 1), (300, 1))),
+        "closed_untaken": saved_state([(OUT, 0, 1, req), (IN, 0, 2, resp)], closed_at=3),
+        "resync": saved_state([(IN, 40, 2, b"junk HTTP/1.1 204 No\r\n\r\n")], base=1, taken=1,
+                              checkpoints=((90, 1), (10, 2))),
+        "abandoned": bytes([1, 1]),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(CORPUS, target)
     shutil.rmtree(d, ignore_errors=True)
@@ -191,3 +233,4 @@ if __name__ == "__main__":
     write("fuzz_http", http_seeds())
     write("fuzz_sse", sse_seeds())
     write("fuzz_decode", decode_seeds())
+    write("fuzz_http_restore", restore_seeds())
