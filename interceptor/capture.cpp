@@ -45,12 +45,13 @@ struct Slot {
   uint64_t id = 0;
   uint64_t offset[2] = {0, 0};    // next stream position per direction (under the queue lock)
 };
-Slot g_slots[kSlots];
+constinit Slot g_slots[kSlots];
 std::atomic<int> g_slot_high{0};     // slots at or above this index are free
 std::atomic<int> g_ssl_live{0};      // tracked SSL connections
-std::atomic<uint16_t> g_fd_slot[kMaxWatchedFd];
+constinit std::atomic<uint16_t> g_fd_slot[kMaxWatchedFd];
 std::atomic<int> g_fds_watched{0};   // any fd ever marked (to skip the reset in fork children)
 std::atomic<bool> g_h2_reported{false};
+std::atomic<bool> g_capture_used{false};  // any connection watched or record queued
 
 uintptr_t fd_key(int fd) { return (static_cast<uintptr_t>(fd) << 1) | 1u; }
 
@@ -141,7 +142,7 @@ struct Queue {
   std::atomic<bool> busy{false};
   std::atomic<bool> carries{false};
 };
-Queue q;
+constinit Queue q;
 
 // Data records have a fixed head; the payload is the last field so it can shrink in place.
 struct DataHead {
@@ -244,8 +245,8 @@ struct WriterConn {
   uint64_t carry_t[2] = {0, 0};
   uint64_t carry_offset[2] = {0, 0};
 };
-WriterConn g_wconns[kSlots];
-SecretSet g_secrets;
+constinit WriterConn g_wconns[kSlots];
+SecretSet g_secrets;  // count = 0 at start; the rest is filled as keys are learned
 
 WriterConn* writer_conn(uint64_t id, bool create) {
   WriterConn* free_one = nullptr;
@@ -485,6 +486,7 @@ void* writer_main(void*) {
 // Called with q.mu held, after queueing.
 void wake_writer_locked(bool* signal) {
   q.pending.store(true, std::memory_order_release);
+  g_capture_used.store(true, std::memory_order_relaxed);
   if (!q.writer_started && !q.writer_failed) {
     // Start with every signal blocked so the thread never runs the program's handlers.
     sigset_t all, old;
@@ -518,6 +520,7 @@ int open_conn(uintptr_t key, wire::Layer layer, const char* sni, int fd, uint64_
   int i = 0;
   while (i < kSlots && g_slots[i].key.load(std::memory_order_relaxed) != 0) ++i;
   if (i == kSlots) return -1;
+  g_capture_used.store(true, std::memory_order_relaxed);
   Slot& s = g_slots[i];
   s.id = sys::random_id();
   s.offset[0] = s.offset[1] = 0;
@@ -634,6 +637,7 @@ void capture_connected(int fd) {
   if (fd_state(fd) == kFdTracked) capture_fd_closed(fd);  // a stale entry: the fd was reused
   g_fd_state[fd].store(kFdCandidate, std::memory_order_relaxed);
   g_fds_watched.store(1, std::memory_order_relaxed);
+  g_capture_used.store(true, std::memory_order_relaxed);
 }
 
 void capture_fd_io(int fd, wire::Direction d, const struct iovec* iov, int iovcnt, size_t n) {
@@ -743,6 +747,8 @@ void capture_after_fork_child() {
   q.io = fresh_mutex;
   q.cv = fresh_cond;
   g_pool_lock.store(0);
+  if (!g_capture_used.load(std::memory_order_relaxed)) return;  // nothing else was touched:
+  // leave the (large, still untouched) tables alone, a fork child should not fault them in
   free_blocks(q.head);
   q.head = q.tail = nullptr;
   q.bytes = 0;
@@ -750,10 +756,11 @@ void capture_after_fork_child() {
   q.pending.store(false);
   q.busy.store(false);
   q.carries.store(false);
-  for (auto& s : g_slots) s.key.store(0, std::memory_order_relaxed);
-  g_slot_high.store(0);
+  const int high = g_slot_high.exchange(0);
+  for (int i = 0; i < high; ++i) g_slots[i].key.store(0, std::memory_order_relaxed);
   g_ssl_live.store(0);
-  for (auto& w : g_wconns) w.id = 0;
+  for (auto& w : g_wconns)
+    if (w.id) w.id = 0;
   if (g_fds_watched.exchange(0))
     for (auto& st : g_fd_state) st.store(kFdIgnored, std::memory_order_relaxed);
 }

@@ -18,9 +18,11 @@ inline constexpr size_t kMaxHoldBack = kMaxSecretLen + 64;
 // Credential values learned from headers and query strings of this process's requests;
 // they are masked wherever they appear later, in either direction (bodies included).
 struct SecretSet {
+  // Only the first `count` entries are meaningful; the rest is left uninitialised, so a
+  // set costs nothing to make (one is made per recorded command-line argument).
   size_t count = 0;
-  uint16_t len[kMaxSecrets] = {};
-  char value[kMaxSecrets][kMaxSecretLen] = {};
+  uint16_t len[kMaxSecrets];
+  char value[kMaxSecrets][kMaxSecretLen];
   // Ignores values that are too short, too long, or already known; when full, the oldest
   // learned value is replaced.
   void add(const char* s, size_t n);
