@@ -80,6 +80,8 @@ if [ -x "$standin" ] && [ -x "$client" ] && [ -x "$sslcalls" ]; then
   printf 'LLM exchanges (%d x 50 KB request, 5 KB streamed response, HTTPS keep-alive, median of %d interleaved runs; %s llm_output events in the last traced run):\n' "$n" "${ROUNDS:-7}" "$events"
   printf '  bare %.0f ms, LD_PRELOAD %.0f ms (ratio %.3f), clawtrace run %.0f ms (ratio %.3f)\n' \
     "$bare" "$direct" "$(echo "$direct / $bare" | bc -l)" "$traced" "$(echo "$traced / $bare" | bc -l)"
+  printf '  fastest run: bare %.0f ms, LD_PRELOAD %.0f ms, clawtrace run %.0f ms\n' \
+    "$(sort -n "$work/bare.ms" | head -1)" "$(sort -n "$work/direct.ms" | head -1)" "$(sort -n "$work/traced.ms" | head -1)"
   calls=${SSL_CALLS:-100000}
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/k.pem" \
     -out "$work/c.pem" -days 1 -subj /CN=localhost >/dev/null 2>&1
