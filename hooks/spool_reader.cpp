@@ -58,6 +58,8 @@ void set_field(SpoolRecord& r, uint16_t tag, const char* p, uint32_t len) {
     case F::host: r.host.emplace(p, len); break;
     case F::peer: r.peer.emplace(p, len); break;
     case F::note: r.note = u(); break;
+    case F::ref_length: r.ref_length = u(); break;
+    case F::ref_source: r.ref_source = u(); break;
     default: break;  // a newer writer's field: ignore
   }
 }
@@ -98,6 +100,7 @@ SpoolRecord decode_one(const char* p, uint32_t length, uint64_t offset) {
     at += sizeof f;
     if (f.len > length - at) break;  // cannot happen with a valid checksum; be safe
     set_field(r, f.tag, p + at, f.len);
+    if (f.tag == static_cast<uint16_t>(wire::Field::payload)) r.payload_offset = offset + at;
     if (f.flags & wire::kFieldTruncated) r.truncated_field = true;
     at += f.len;
   }

@@ -32,10 +32,11 @@ struct SpoolRecord {
   uint64_t offset = 0;  // where it starts in the file
   std::optional<uint64_t> session, parent_session, parent_span, trace_hi, trace_lo, span, ppid,
       via, kind, child_pid, wait_status, error, exit_code, proc_start_ticks, exit_via,
-      parent_exact, conn, direction, stream_offset, layer, note;
+      parent_exact, conn, direction, stream_offset, layer, note, ref_length, ref_source;
   std::optional<std::vector<std::string>> argv;
   std::optional<std::string> cwd, path, name, tags, payload, host, peer;
   bool truncated_field = false;
+  uint64_t payload_offset = 0;  // where the payload bytes start in the file (if any)
 };
 
 struct SpoolChunk {

@@ -30,13 +30,15 @@ constexpr int kIovBatch = 64;
 constexpr long kIdleFlushNs = 100000000;     // held-back bytes wait at most this long
 constexpr long kExitWaitNs = 2000000000;     // bounded wait for the writer at exit
 // Once woken, the writer lets records accumulate a moment before writing: producers then
-// find it busy and skip the wake-up system call. The window is short when received bytes
-// are queued: a response may be the last thing a process does before it leaves by a raw
-// exit_group (Bun does), which no wrapper sees.
+// find it busy and skip the wake-up system call (a streamed response is dozens of reads).
+// The window is shorter when received bytes are queued: a response may be the last thing
+// a process does before it leaves by a raw exit_group (Bun does), which no wrapper sees.
 constexpr long kBatchWindowNs = 2000000;
-constexpr long kReceivedWindowNs = 200000;
+constexpr long kReceivedWindowNs = 1000000;
 constexpr size_t kBatchBytes = 1u << 20;     // ...unless this much is already queued
 constexpr int kWriterNice = 10;
+constexpr size_t kMaxHistory = 16u << 20;     // longest request kept for deduplication
+constexpr size_t kMinRef = 512;               // shorter repeats are written out
 
 // ---- connection slots ----------------------------------------------------------------
 
@@ -237,6 +239,47 @@ class SmallRecord {
 
 // ---- the writer (background thread, or the draining thread) ----------------------------
 
+// Bytes of one request, kept by the writer to find what the next request repeats.
+struct History {
+  char* data = nullptr;
+  size_t len = 0;
+  size_t cap = 0;
+
+  // False when the request is too long to keep (then it is simply not deduplicated).
+  bool append(const char* p, size_t n) {
+    if (len + n > cap) {
+      size_t want = cap ? cap : 64 * 1024;
+      while (want < len + n) want *= 2;
+      if (want > kMaxHistory) return false;
+      void* m = mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (m == MAP_FAILED) return false;
+      if (len) memcpy(m, data, len);
+      if (data) munmap(data, cap);
+      data = static_cast<char*>(m);
+      cap = want;
+    }
+    memcpy(data + len, p, n);
+    len += n;
+    return true;
+  }
+  void release() {
+    if (data) munmap(data, cap);
+    *this = History{};
+  }
+};
+
+// Deduplication of sent bytes: agents re-send their whole conversation with every request,
+// so most of a request repeats the previous one. Those bytes go to the spool as a conn_ref
+// to the earlier copy instead of again (ingestion copies them back).
+struct Dedup {
+  History prev, cur;         // the previous request's bytes, and this one's so far
+  uint64_t prev_start = 0;   // stream offset of prev's first byte
+  uint64_t cur_start = 0;
+  bool matching = false;     // every byte of cur so far equals prev at the same position
+  bool new_request = true;   // bytes were received since the last sent: next sent bytes start one
+  bool off = false;          // a request was too long to keep
+};
+
 struct WriterConn {
   uint64_t id = 0;
   Redactor red[2];
@@ -244,6 +287,7 @@ struct WriterConn {
   size_t carry_len[2] = {0, 0};
   uint64_t carry_t[2] = {0, 0};
   uint64_t carry_offset[2] = {0, 0};
+  Dedup dedup;
 };
 constinit WriterConn g_wconns[kSlots];
 SecretSet g_secrets;  // count = 0 at start; the rest is filled as keys are learned
@@ -302,6 +346,8 @@ void seal(char* rec) {
   memcpy(rec + 8, &sum, sizeof sum);
 }
 
+void emit_sent(WriterConn& w, char* rec, size_t n, Batch& out);
+
 // Emits a data record built from the held-back bytes of one direction (redacted as final).
 void flush_carry(WriterConn& w, int d, Batch& out) {
   size_t n = w.carry_len[d];
@@ -312,8 +358,97 @@ void flush_carry(WriterConn& w, int d, Batch& out) {
   if (!rec) return;
   fill_data_head(rec, w.id, static_cast<wire::Direction>(d), w.carry_offset[d], n, w.carry_t[d]);
   memcpy(rec + sizeof(DataHead), w.carry[d], n);
+  if (d == 0) {
+    emit_sent(w, rec, n, out);
+    return;
+  }
+  w.dedup.new_request = true;
   seal(rec);
   out.add(rec, sizeof(DataHead) + n);
+}
+
+size_t common_prefix(const char* a, const char* b, size_t n) {
+  size_t i = 0;
+  while (i + 64 <= n && memcmp(a + i, b + i, 64) == 0) i += 64;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+void add_ref(Batch& out, const DataHead& dh, uint64_t length, uint64_t source) {
+  struct RefRecord {
+    wire::RecordHeader h;
+    wire::FieldHeader f_conn;
+    uint64_t conn;
+    wire::FieldHeader f_dir;
+    uint64_t dir;
+    wire::FieldHeader f_offset;
+    uint64_t offset;
+    wire::FieldHeader f_length;
+    uint64_t length;
+    wire::FieldHeader f_source;
+    uint64_t source;
+  } r{};
+  char* rec = out.alloc(sizeof r);
+  if (!rec) return;
+  r.h = dh.h;
+  r.h.type = static_cast<uint16_t>(wire::RecordType::conn_ref);
+  r.h.length = sizeof r;
+  r.f_conn = dh.f_conn;
+  r.conn = dh.conn;
+  r.f_dir = dh.f_dir;
+  r.dir = dh.dir;
+  r.f_offset = dh.f_offset;
+  r.offset = dh.offset;
+  r.f_length = {static_cast<uint16_t>(wire::Field::ref_length), 0, 8};
+  r.length = length;
+  r.f_source = {static_cast<uint16_t>(wire::Field::ref_source), 0, 8};
+  r.source = source;
+  memcpy(rec, &r, sizeof r);
+  seal(rec);
+  out.add(rec, sizeof r);
+}
+
+// Emits the (redacted) data record `rec` holding n payload bytes: what repeats the previous
+// request on this connection as a conn_ref, the rest as data.
+void emit_sent(WriterConn& w, char* rec, size_t n, Batch& out) {
+  Dedup& dd = w.dedup;
+  DataHead dh;
+  memcpy(&dh, rec, sizeof dh);
+  const char* payload = rec + sizeof dh;
+  if (dd.new_request) {
+    History done = dd.prev;
+    dd.prev = dd.cur;
+    dd.cur = done;
+    dd.cur.len = 0;
+    dd.prev_start = dd.cur_start;
+    dd.cur_start = dh.offset;
+    dd.matching = dd.prev.len > 0 && !dd.off;
+    dd.new_request = false;
+    dd.off = false;
+  }
+  size_t m = 0;
+  const size_t pos = dd.cur.len;
+  if (dd.matching) {
+    const size_t avail = dd.prev.len > pos ? dd.prev.len - pos : 0;
+    m = common_prefix(payload, dd.prev.data + pos, n < avail ? n : avail);
+    dd.matching = m == n;
+  }
+  if (!dd.off && !dd.cur.append(payload, n)) dd.off = true;
+  if (m < kMinRef) {
+    seal(rec);
+    out.add(rec, sizeof dh + n);
+    return;
+  }
+  add_ref(out, dh, m, dd.prev_start + pos);
+  if (m == n) return;
+  // The rest as a data record, its head written over the bytes the reference replaced.
+  char* rest = rec + sizeof dh + m - sizeof dh;
+  dh.h.length = static_cast<uint32_t>(sizeof dh + (n - m));
+  dh.f_payload.len = static_cast<uint32_t>(n - m);
+  dh.offset += m;
+  memcpy(rest, &dh, sizeof dh);
+  seal(rest);
+  out.add(rest, sizeof dh + (n - m));
 }
 
 // Redacts one data record, prepending bytes held back from the previous one of the same
@@ -353,6 +488,11 @@ void write_data(char* rec, Batch& out, bool final) {
   dh.h.length = static_cast<uint32_t>(sizeof dh + n);
   dh.f_payload.len = static_cast<uint32_t>(n);
   memcpy(rec, &dh, sizeof dh);
+  if (d == 0) {
+    emit_sent(*w, rec, n, out);
+    return;
+  }
+  w->dedup.new_request = true;
   seal(rec);
   out.add(rec, sizeof dh + n);
 }
@@ -378,6 +518,8 @@ void write_record(char* rec, Batch& out, bool final) {
       if (WriterConn* w = writer_conn(conn_field(rec), false)) {
         flush_carry(*w, 0, out);
         flush_carry(*w, 1, out);
+        w->dedup.prev.release();
+        w->dedup.cur.release();
         w->id = 0;
       }
       break;
@@ -759,8 +901,12 @@ void capture_after_fork_child() {
   const int high = g_slot_high.exchange(0);
   for (int i = 0; i < high; ++i) g_slots[i].key.store(0, std::memory_order_relaxed);
   g_ssl_live.store(0);
-  for (auto& w : g_wconns)
-    if (w.id) w.id = 0;
+  for (auto& w : g_wconns) {
+    if (!w.id) continue;
+    w.dedup.prev.release();  // the parent's copies, mapped in us too
+    w.dedup.cur.release();
+    w.id = 0;
+  }
   if (g_fds_watched.exchange(0))
     for (auto& st : g_fd_state) st.store(kFdIgnored, std::memory_order_relaxed);
 }

@@ -53,6 +53,8 @@ enum class RecordType : uint16_t {
   conn_data = 10,     // bytes sent or received on a tracked connection (already redacted)
   conn_close = 11,    // the tracked connection ended (close, SSL_free, SSL_shutdown)
   conn_note = 12,     // something about a connection the user should know (NoteKind)
+  conn_ref = 13,      // bytes sent that repeat earlier bytes of the same direction (an
+                      // agent re-sending its conversation): ingestion copies them from there
 };
 
 // Fields are tag-length-value: FieldHeader then `len` bytes. Unknown tags are skipped.
@@ -94,6 +96,8 @@ enum class Field : uint16_t {
   host = 27,            // string: TLS SNI, else empty (the Host header is in the bytes)
   peer = 28,            // string: "address:port" of a socket connection
   note = 29,            // u64, NoteKind
+  ref_length = 30,      // u64, conn_ref: how many bytes
+  ref_source = 31,      // u64, conn_ref: stream offset of the earlier copy (same direction)
 };
 
 enum class Via : uint64_t { root = 1, child = 2, fork = 3, exec = 4 };

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "record_builder.h"
+#include "refs.h"
 #include "spool_reader.h"
 #include "synth.h"
 
@@ -24,6 +25,7 @@ constexpr std::string_view kDone = "done";
 
 std::string offset_key(const std::string& session) { return "spool/" + session; }
 std::string state_key(const std::string& session) { return "sess/" + session; }
+std::string refs_key(const std::string& session) { return "refs/" + session; }
 
 // True while the process that owns a spool still runs (a zombie counts as gone).
 bool process_alive(uint32_t pid, uint64_t start_ticks) {
@@ -49,7 +51,21 @@ struct PendingSpool {
   bool alive = true;
   uint64_t offset = 0;
   SpoolChunk chunk;
+  RefIndex refs;  // where this spool's sent bytes lie, for conn_ref records
 };
+
+// Turns the chunk's conn_ref records into the bytes they repeat (refs.h).
+Result<void> resolve_refs(Store::Writer& w, PendingSpool& p) {
+  auto saved = w.get_state(refs_key(p.session));
+  if (!saved) return fail(saved.error());
+  if (saved.value()) {
+    boost::system::error_code ec;
+    json::value v = json::parse(*saved.value(), ec);
+    if (!ec) p.refs = RefIndex::from_json(v);
+  }
+  p.refs.resolve(p.file, p.chunk.records);
+  return {};
+}
 
 struct Tagged {
   const SpoolRecord* record;
@@ -170,6 +186,7 @@ Result<std::vector<PendingSpool>> read_pending(Store::Writer& w, const std::vect
       continue;
     }
     p.chunk = std::move(chunk.value());
+    if (auto r = resolve_refs(w, p); !r) return fail(r.error());
     if (p.chunk.skipped_bytes)
       stats.warnings.push_back(file.filename().string() + ": skipped " +
                                std::to_string(p.chunk.skipped_bytes) + " corrupt bytes");
@@ -217,8 +234,11 @@ Result<bool> ingest_pass(Store& store, const std::vector<fs::path>& files, const
         synth.finish_truncated(p.session, last);
         finished.push_back(p.file);
         if (auto s = w.put_state(offset_key(p.session), kDone); !s) return s;
-      } else if (auto s = w.put_state(offset_key(p.session), std::to_string(p.chunk.next_offset)); !s) {
-        return s;
+        if (auto s = w.delete_state(refs_key(p.session)); !s) return s;
+      } else {
+        if (auto s = w.put_state(offset_key(p.session), std::to_string(p.chunk.next_offset)); !s) return s;
+        if (!p.refs.empty())
+          if (auto s = w.put_state(refs_key(p.session), json::serialize(p.refs.to_json())); !s) return s;
       }
     }
     if (auto s = book.persist(); !s) return s;
@@ -255,6 +275,29 @@ Result<IngestStats> ingest_pending(Store& store, const IngestOptions& options) {
   }
   show_progress(options, 1, 1);
   return stats;
+}
+
+Result<void> record_observed_exit(Store& store, const std::string& session, int wait_status) {
+  // Under the writer lock, so no ingestion pass finishes the spool between the check and
+  // the append.
+  return store.write([&](Store::Writer& w) -> Result<void> {
+    auto off = w.get_state(offset_key(session));
+    if (!off) return fail(off.error());
+    const bool done = off.value() && *off.value() == kDone;
+    if (!done) {
+      if (append_observed_exit(store, session, wait_status)) return {};
+      if (!off.value()) return fail("no spool for session " + session + " (the command was not traced)");
+    }
+    // Already ingested to its end (a live pass saw the process gone): apply it directly.
+    StoreBook book(w);
+    Synthesizer synth(book);
+    if (!book.find(session)) return fail("no session " + session + " (the command was not traced)");
+    const uint64_t now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                   std::chrono::system_clock::now().time_since_epoch())
+                                                   .count());
+    synth.observed_exit(session, wait_status, now);
+    return book.persist();
+  });
 }
 
 Result<void> append_observed_exit(const Store& store, const std::string& session, int wait_status) {

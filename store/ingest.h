@@ -34,5 +34,8 @@ Result<IngestStats> ingest_pending(Store& store, const IngestOptions& options = 
 // Appends the wait status `clawtrace run` observed for its root process to that session's
 // spool, so ingestion can tell how a process that never reported its exit died.
 Result<void> append_observed_exit(const Store& store, const std::string& session, int wait_status);
+// The same, safe against a concurrent ingestion pass: appended while the spool is pending,
+// applied to the stored session directly once its spool has been ingested to the end.
+Result<void> record_observed_exit(Store& store, const std::string& session, int wait_status);
 
 }  // namespace clawtrace

@@ -242,7 +242,7 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
 
   if (traced) {
     const std::string id = hex_id(session);
-    if (append_observed_exit(**store, id, status)) {
+    if (record_observed_exit(**store, id, status)) {
       auto done = ingest_pending(**store);
       if (!done) error("ingesting: " + done.error());
       print_warnings(**store, id);
