@@ -4,9 +4,11 @@
 // tool as a real process), the curl command over HTTPS, a libcurl program over HTTPS, and
 // Node.js clients from npm over plain HTTP (tests/e2e_node_test.cpp).
 #include "e2e_support.h"
+#include "spool_reader.h"
 
 namespace e2e = clawtrace::e2e;
 namespace json = boost::json;
+namespace fs = std::filesystem;
 using e2e::Trace;
 
 namespace {
@@ -227,6 +229,42 @@ TEST(E2E, Http2IsReportedOnceNotParsed) {
   for (const auto* e : t.of(clawtrace::EventType::session_end))
     warned = warned || e->data.contains("warnings");
   EXPECT_TRUE(warned);
+}
+
+}  // namespace
+
+namespace {
+
+// An agent re-sends its conversation with every request: the repeated bytes go to the
+// spool once, later requests refer to them (conn_ref), and ingestion still sees every
+// request whole.
+TEST(E2E, RepeatedRequestBytesAreWrittenOnce) {
+  e2e::Fixture f;
+  ASSERT_TRUE(f.start_standin());
+  std::string content(60000, 'x');
+  for (size_t i = 0; i < content.size(); i += 97) content[i] = ' ';
+  const std::string body_text = R"({"model":"gpt-4o","messages":[{"role":"user","content":")" + content + R"("}]})";
+  const std::string body = f.write_file("body.json", body_text);
+  const fs::path store = f.dir() / "store";
+  auto run = e2e::run_process({e2e::curl_post(), f.https_url() + "/v1/chat/completions", f.cert(), body, "3",
+                               std::string("authorization: Bearer ") + e2e::kSecret},
+                              {"PATH=/usr/bin:/bin", "LD_PRELOAD=" CT_PRELOAD, "CLAWTRACE_STORE=" + store.string()});
+  ASSERT_EQ(run.status, 0) << run.err;
+  uint64_t spool_bytes = 0, refs = 0;
+  for (const auto& entry : fs::directory_iterator(store / "spool")) {
+    spool_bytes += fs::file_size(entry.path());
+    auto chunk = clawtrace::read_spool(entry.path(), sizeof(clawtrace::wire::FileHeader), 1 << 30);
+    ASSERT_TRUE(chunk.ok());
+    for (const auto& r : chunk->records) refs += r.type == clawtrace::wire::RecordType::conn_ref;
+  }
+  EXPECT_EQ(refs, 2u);
+  EXPECT_LT(spool_bytes, 2 * body_text.size());  // once, not three times
+  Trace t = f.trace();
+  auto inputs = t.of(clawtrace::EventType::llm_input);
+  ASSERT_EQ(inputs.size(), 3u);
+  for (const auto* in : inputs) EXPECT_EQ(e2e::u(in->data, "request_bytes"), body_text.size());
+  EXPECT_EQ(t.of(clawtrace::EventType::llm_output).size(), 3u);
+  f.expect_no_secret_in_store();
 }
 
 }  // namespace

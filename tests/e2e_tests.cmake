@@ -8,6 +8,7 @@ add_executable(e2e_tests e2e_test.cpp e2e_node_test.cpp e2e_support.cpp)
 target_link_libraries(e2e_tests PRIVATE clawtrace_test_support clawtrace_store clawtrace_hooks GTest::gtest_main)
 target_compile_definitions(e2e_tests PRIVATE
   CT_CLAWTRACE="$<TARGET_FILE:clawtrace>"
+  CT_PRELOAD="$<TARGET_FILE:clawtrace_preload>"
   CT_STANDIN="$<TARGET_FILE:clawtrace-standin>"
   CT_CURL_POST="$<TARGET_FILE:curl_post>"
   CT_CLIENTS_DIR="${CMAKE_CURRENT_SOURCE_DIR}/clients")
