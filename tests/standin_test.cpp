@@ -383,6 +383,12 @@ class Client {
   std::string cainfo;
   bool accept_gzip = false;
 
+  long http_version() const {
+    long version = 0;
+    curl_easy_getinfo(h_, CURLINFO_HTTP_VERSION, &version);
+    return version;
+  }
+
   HttpResult post(const std::string& url, const std::string& body, const std::vector<std::string>& headers = {}) {
     curl_easy_setopt(h_, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(h_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
@@ -1166,6 +1172,10 @@ TEST(StandinHttp, DelayBetweenPieces) {
 
 TEST(StandinHttp, DropConnectionTruncatesTheResponse) {
   StandIn standin(R"({"default":{"text":"this stream is cut short","drop_connection_after_bytes":300}})");
+  Client tls_client;
+  tls_client.cainfo = standin.cert;
+  Call tls_call = make_call(Api::chat, true);
+  EXPECT_NE(tls_client.post(standin.url(true, tls_call.path), tls_call.body).code, CURLE_OK) << "cut over TLS too";
   Client client;
   Call call = make_call(Api::anthropic, true);
   HttpResult r = client.post(standin.url(false, call.path), call.body);
@@ -1333,6 +1343,7 @@ TEST(StandinProcess, ReadyFileDescribesTheListeners) {
   client.cainfo = standin.cert;
   EXPECT_EQ(client.get("https://127.0.0.1:" + std::to_string(standin.https_port) + "/v1/models").code, CURLE_OK);
   EXPECT_EQ(client.get(standin.url(true, "/v1/models")).code, CURLE_OK);
+  EXPECT_EQ(client.http_version(), CURL_HTTP_VERSION_1_1) << "ALPN settles on http/1.1 although curl offers h2";
   Client untrusting;
   EXPECT_NE(untrusting.get(standin.url(true, "/v1/models")).code, CURLE_OK) << "the certificate is not trusted by default";
 }
