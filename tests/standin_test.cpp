@@ -131,6 +131,15 @@ TEST(StandinCodec, SplitBytesIgnoresCharacters) {
   EXPECT_EQ(pieces[0] + pieces[1] + pieces[2], "aé€");
 }
 
+TEST(StandinCodec, InvalidUtf8IsReplaced) {
+  EXPECT_EQ(si::to_valid_utf8("plain ü€😀"), "plain ü€😀");
+  EXPECT_EQ(si::to_valid_utf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(si::to_valid_utf8("\xC3"), "\xEF\xBF\xBD") << "a truncated sequence";
+  EXPECT_EQ(si::to_valid_utf8("\xF9\xBE\xAA"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD") << "no such lead byte";
+  EXPECT_EQ(si::to_valid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD") << "an overlong form";
+  EXPECT_EQ(si::to_valid_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD") << "a surrogate";
+}
+
 TEST(StandinCodec, GzipRoundTripAndBounds) {
   std::string text(100000, 'x');
   std::string packed = gzip_bytes(text);
@@ -1228,6 +1237,18 @@ TEST(StandinHttp, DeeplyNestedToolSchemasAreUnderstood) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(str(standin.last_log().at("model")), "claude-haiku-4-5");
   EXPECT_EQ(str(standin.last_log().at("tool_calls").at(0).at("name")), "deep");
+}
+
+TEST(StandinHttp, LogStaysValidJsonWhateverTheRequestBytes) {
+  StandIn standin;
+  std::string raw = raw_exchange(standin.http_port,
+                                 "GET /v1/\xFF\xFEmodels?key=\xC3 HTTP/1.1\r\nX-\xE2\x28: 1\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 "));
+  std::string text = standin.log_text();
+  boost::system::error_code ec;
+  json::value line = json::parse(text, ec);  // strict: rejects invalid UTF-8
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(str(line.at("path")), "/v1/\xEF\xBF\xBD\xEF\xBF\xBDmodels?key=REDACTED");
 }
 
 TEST(StandinHttp, BadRequestsGetProviderShapedErrors) {
