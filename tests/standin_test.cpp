@@ -1196,6 +1196,25 @@ TEST(StandinHttp, DropConnectionTruncatesTheResponse) {
   EXPECT_EQ(again.connects, 1) << "the next request needs a new connection";
 }
 
+TEST(StandinHttp, AClientLeavingMidStreamIsLogged) {
+  StandIn standin(R"({"default":{"text":"a long and slow answer, piece by piece","delay_ms":30,"delta_size":2}})");
+  Call call = make_call(Api::anthropic, true);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(standin.http_port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string request = post_request(call.path, call.body);
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  char buf[512];
+  EXPECT_GT(::recv(fd, buf, sizeof buf, 0), 0);
+  ::close(fd);
+  for (int i = 0; i < 200 && standin.log().empty(); ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(standin.log().size(), 1u);
+  EXPECT_TRUE(standin.last_log().at("write_failed").as_bool());
+}
+
 TEST(StandinHttp, ModelsCountTokensAndUnknownPaths) {
   StandIn standin;
   Client client;

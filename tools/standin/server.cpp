@@ -449,8 +449,16 @@ bool Server::deliver(Transport& transport, const HttpRequest& req, const Prepare
   WirePlan plan = wire_plan(req, prepared);
   Outgoing out = build_outgoing(prepared.rendered, plan, extra_headers(prepared));
   log_wire(log, prepared.rendered, plan, out);
-  bool sent = send_outgoing(
-      transport, out, [&] { log_->write(log); }, [this](int ms) { return pause(ms); });
+  bool logged = false;
+  auto write_log = [&] {
+    log_->write(log);
+    logged = true;
+  };
+  bool sent = send_outgoing(transport, out, write_log, [this](int ms) { return pause(ms); });
+  if (!logged) {  // the client left (or the server is stopping) before the last piece
+    log["write_failed"] = true;
+    log_->write(log);
+  }
   return sent && !plan.close_after && plan.transfer != "close";
 }
 
