@@ -131,6 +131,15 @@ TEST(StandinCodec, SplitBytesIgnoresCharacters) {
   EXPECT_EQ(pieces[0] + pieces[1] + pieces[2], "aé€");
 }
 
+TEST(StandinCodec, InvalidUtf8IsReplaced) {
+  EXPECT_EQ(si::to_valid_utf8("plain ü€😀"), "plain ü€😀");
+  EXPECT_EQ(si::to_valid_utf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(si::to_valid_utf8("\xC3"), "\xEF\xBF\xBD") << "a truncated sequence";
+  EXPECT_EQ(si::to_valid_utf8("\xF9\xBE\xAA"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD") << "no such lead byte";
+  EXPECT_EQ(si::to_valid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD") << "an overlong form";
+  EXPECT_EQ(si::to_valid_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD") << "a surrogate";
+}
+
 TEST(StandinCodec, GzipRoundTripAndBounds) {
   std::string text(100000, 'x');
   std::string packed = gzip_bytes(text);
@@ -382,6 +391,12 @@ class Client {
 
   std::string cainfo;
   bool accept_gzip = false;
+
+  long http_version() const {
+    long version = 0;
+    curl_easy_getinfo(h_, CURLINFO_HTTP_VERSION, &version);
+    return version;
+  }
 
   HttpResult post(const std::string& url, const std::string& body, const std::vector<std::string>& headers = {}) {
     curl_easy_setopt(h_, CURLOPT_POSTFIELDS, body.c_str());
@@ -1166,6 +1181,10 @@ TEST(StandinHttp, DelayBetweenPieces) {
 
 TEST(StandinHttp, DropConnectionTruncatesTheResponse) {
   StandIn standin(R"({"default":{"text":"this stream is cut short","drop_connection_after_bytes":300}})");
+  Client tls_client;
+  tls_client.cainfo = standin.cert;
+  Call tls_call = make_call(Api::chat, true);
+  EXPECT_NE(tls_client.post(standin.url(true, tls_call.path), tls_call.body).code, CURLE_OK) << "cut over TLS too";
   Client client;
   Call call = make_call(Api::anthropic, true);
   HttpResult r = client.post(standin.url(false, call.path), call.body);
@@ -1175,6 +1194,25 @@ TEST(StandinHttp, DropConnectionTruncatesTheResponse) {
   EXPECT_LT(r.body.size(), 300);
   HttpResult again = client.post(standin.url(false, call.path), call.body);
   EXPECT_EQ(again.connects, 1) << "the next request needs a new connection";
+}
+
+TEST(StandinHttp, AClientLeavingMidStreamIsLogged) {
+  StandIn standin(R"({"default":{"text":"a long and slow answer, piece by piece","delay_ms":30,"delta_size":2}})");
+  Call call = make_call(Api::anthropic, true);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(standin.http_port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string request = post_request(call.path, call.body);
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  char buf[512];
+  EXPECT_GT(::recv(fd, buf, sizeof buf, 0), 0);
+  ::close(fd);
+  for (int i = 0; i < 200 && standin.log().empty(); ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(standin.log().size(), 1u);
+  EXPECT_TRUE(standin.last_log().at("write_failed").as_bool());
 }
 
 TEST(StandinHttp, ModelsCountTokensAndUnknownPaths) {
@@ -1218,6 +1256,18 @@ TEST(StandinHttp, DeeplyNestedToolSchemasAreUnderstood) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(str(standin.last_log().at("model")), "claude-haiku-4-5");
   EXPECT_EQ(str(standin.last_log().at("tool_calls").at(0).at("name")), "deep");
+}
+
+TEST(StandinHttp, LogStaysValidJsonWhateverTheRequestBytes) {
+  StandIn standin;
+  std::string raw = raw_exchange(standin.http_port,
+                                 "GET /v1/\xFF\xFEmodels?key=\xC3 HTTP/1.1\r\nX-\xE2\x28: 1\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 "));
+  std::string text = standin.log_text();
+  boost::system::error_code ec;
+  json::value line = json::parse(text, ec);  // strict: rejects invalid UTF-8
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(str(line.at("path")), "/v1/\xEF\xBF\xBD\xEF\xBF\xBDmodels?key=REDACTED");
 }
 
 TEST(StandinHttp, BadRequestsGetProviderShapedErrors) {
@@ -1333,6 +1383,7 @@ TEST(StandinProcess, ReadyFileDescribesTheListeners) {
   client.cainfo = standin.cert;
   EXPECT_EQ(client.get("https://127.0.0.1:" + std::to_string(standin.https_port) + "/v1/models").code, CURLE_OK);
   EXPECT_EQ(client.get(standin.url(true, "/v1/models")).code, CURLE_OK);
+  EXPECT_EQ(client.http_version(), CURL_HTTP_VERSION_1_1) << "ALPN settles on http/1.1 although curl offers h2";
   Client untrusting;
   EXPECT_NE(untrusting.get(standin.url(true, "/v1/models")).code, CURLE_OK) << "the certificate is not trusted by default";
 }

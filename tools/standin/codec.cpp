@@ -100,6 +100,35 @@ std::vector<std::string> split_utf8(std::string_view text, std::size_t max_bytes
   return pieces;
 }
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at the start of `s`, or 0.
+std::size_t utf8_sequence(std::string_view s) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t n = lead < 0xC2 ? 0 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead <= 0xF4 ? 4 : 0;
+  if (n == 0 || s.size() < n) return 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+  if (n == 3 && ((lead == 0xE0 && byte(1) < 0xA0) || (lead == 0xED && byte(1) >= 0xA0))) return 0;
+  if (n == 4 && ((lead == 0xF0 && byte(1) < 0x90) || (lead == 0xF4 && byte(1) >= 0x90))) return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string to_valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    std::size_t n = utf8_sequence(text);
+    out.append(n ? text.substr(0, n) : std::string_view("\xEF\xBF\xBD"));
+    text.remove_prefix(n ? n : 1);
+  }
+  return out;
+}
+
 std::vector<std::string> split_bytes(std::string_view bytes, std::size_t size) {
   std::vector<std::string> pieces;
   if (size == 0) size = 1;

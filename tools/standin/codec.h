@@ -39,4 +39,8 @@ std::vector<std::string> split_utf8(std::string_view text, std::size_t max_bytes
 // ignoring event, line and character boundaries.
 std::vector<std::string> split_bytes(std::string_view bytes, std::size_t size);
 
+// The text with every byte that is not part of a well-formed UTF-8 sequence replaced by
+// U+FFFD, so request bytes can go into JSON.
+std::string to_valid_utf8(std::string_view text);
+
 }  // namespace clawtrace::standin

@@ -1,5 +1,7 @@
 #include "exchange_log.h"
 
+#include "codec.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -36,6 +38,18 @@ bool has_secret_param(std::string_view query) {
   return false;
 }
 
+// Request bytes (paths, header names, error details) need not be UTF-8; the log must be.
+void make_valid_utf8(boost::json::value& v) {
+  if (v.is_string()) {
+    std::string valid = to_valid_utf8(v.get_string());
+    if (valid != std::string_view(v.get_string())) v = valid;
+  } else if (v.is_array()) {
+    for (boost::json::value& item : v.get_array()) make_valid_utf8(item);
+  } else if (v.is_object()) {
+    for (auto& kv : v.get_object()) make_valid_utf8(kv.value());
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ExchangeLog>> ExchangeLog::open(const std::string& path) {
@@ -52,7 +66,9 @@ ExchangeLog::~ExchangeLog() {
 
 void ExchangeLog::write(const boost::json::object& line) {
   if (!file_) return;
-  std::string text = boost::json::serialize(line) + "\n";
+  boost::json::value valid = line;
+  make_valid_utf8(valid);
+  std::string text = boost::json::serialize(valid) + "\n";
   std::lock_guard lock(mu_);
   std::fwrite(text.data(), 1, text.size(), file_);
   std::fflush(file_);

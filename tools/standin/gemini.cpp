@@ -2,6 +2,8 @@
 // alt=sse, else one JSON array whose elements are whole responses).
 #include "formats.h"
 
+#include "codec.h"
+
 #include <algorithm>
 
 namespace clawtrace::standin {
@@ -122,7 +124,7 @@ std::string model_from_path(std::string_view target) {
   std::size_t at = path.rfind("models/");
   if (at == std::string_view::npos) return {};
   std::string_view rest = path.substr(at + 7);
-  return std::string(rest.substr(0, rest.find(':')));
+  return to_valid_utf8(rest.substr(0, rest.find(':')));
 }
 
 bool query_has(std::string_view target, std::string_view param) {

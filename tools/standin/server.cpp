@@ -138,6 +138,7 @@ struct Connection {
   std::uint64_t id = 0;
   bool tls = false;
   std::uint64_t exchanges = 0;
+  bool cut = false;  // a scripted drop: end without a TLS close_notify
 };
 
 class Server {
@@ -279,10 +280,10 @@ void Server::serve(int fd, bool tls, std::uint64_t id) {
   } else {
     transport = make_plain_transport(fd);
   }
-  Connection conn{id, tls, 0};
+  Connection conn{id, tls, 0, false};
   serve_requests(*transport, conn);
   forget(fd);
-  transport->close(true);
+  transport->close(!conn.cut);
 }
 
 void Server::serve_requests(Transport& transport, Connection& conn) {
@@ -331,6 +332,7 @@ bool Server::exchange(Transport& transport, Connection& conn, const HttpRequest&
   std::uint64_t seq = ++seq_;
   json::object log = request_log(req, conn, seq);
   Prepared prepared = prepare(req, seq, log);
+  conn.cut = prepared.reply.drop_after_bytes.has_value();
   bool reusable = deliver(transport, req, prepared, log);
   count_exchange();
   return reusable;
@@ -405,7 +407,7 @@ Prepared Server::llm_exchange(const HttpRequest& req, std::string_view api, std:
   return prepared;
 }
 
-bool Server::deliver(Transport& transport, const HttpRequest& req, const Prepared& prepared, json::object& log) {
+WirePlan wire_plan(const HttpRequest& req, const Prepared& prepared) {
   const Reply& reply = prepared.reply;
   WirePlan plan;
   plan.gzip = reply.gzip && req.accepts_gzip();
@@ -416,16 +418,23 @@ bool Server::deliver(Transport& transport, const HttpRequest& req, const Prepare
   if (req.version == "HTTP/1.0" && plan.transfer == "chunked") plan.transfer = "close";
   plan.close_after = req.wants_close();
   plan.head_only = req.method == "HEAD";
+  return plan;
+}
+
+HeaderList extra_headers(const Prepared& prepared) {
+  const Reply& reply = prepared.reply;
   HeaderList headers{{"Server", "clawtrace-standin"}};
   headers.insert(headers.end(), prepared.rendered.headers.begin(), prepared.rendered.headers.end());
   if (prepared.stream) headers.emplace_back("Cache-Control", "no-cache");
   if (reply.retry_after) headers.emplace_back("retry-after", std::to_string(*reply.retry_after));
   if (reply.should_retry) headers.emplace_back("x-should-retry", *reply.should_retry ? "true" : "false");
-  Outgoing out = build_outgoing(prepared.rendered, plan, std::move(headers));
+  return headers;
+}
 
-  for (const auto& kv : prepared.rendered.log) log[kv.key()] = kv.value();
-  log["status"] = prepared.rendered.status;
-  log["content_type"] = prepared.rendered.content_type;
+void log_wire(json::object& log, const Rendered& rendered, const WirePlan& plan, const Outgoing& out) {
+  for (const auto& kv : rendered.log) log[kv.key()] = kv.value();
+  log["status"] = rendered.status;
+  log["content_type"] = rendered.content_type;
   log["content_encoding"] = plan.gzip ? "gzip" : "identity";
   log["transfer"] = plan.transfer;
   log["chunk_size"] = plan.chunk_size;
@@ -434,8 +443,22 @@ bool Server::deliver(Transport& transport, const HttpRequest& req, const Prepare
   log["body_bytes"] = out.entity_bytes;
   log["decoded_body_bytes"] = out.decoded_bytes;
   log["dropped_after_bytes"] = plan.drop_after ? json::value(*plan.drop_after) : json::value(nullptr);
-  bool sent = send_outgoing(
-      transport, out, [&] { log_->write(log); }, [this](int ms) { return pause(ms); });
+}
+
+bool Server::deliver(Transport& transport, const HttpRequest& req, const Prepared& prepared, json::object& log) {
+  WirePlan plan = wire_plan(req, prepared);
+  Outgoing out = build_outgoing(prepared.rendered, plan, extra_headers(prepared));
+  log_wire(log, prepared.rendered, plan, out);
+  bool logged = false;
+  auto write_log = [&] {
+    log_->write(log);
+    logged = true;
+  };
+  bool sent = send_outgoing(transport, out, write_log, [this](int ms) { return pause(ms); });
+  if (!logged) {  // the client left (or the server is stopping) before the last piece
+    log["write_failed"] = true;
+    log_->write(log);
+  }
   return sent && !plan.close_after && plan.transfer != "close";
 }
 
