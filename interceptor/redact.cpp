@@ -53,8 +53,6 @@ constexpr const char* kSchemes[] = {"bearer", "basic", "digest", "token", "negot
                                     "aws4-hmac-sha256"};
 constexpr size_t kMaxSchemeLen = 16;
 
-// Header names that carry a credential, besides "api-key" and any name ending in "-api-key"
-// (x-api-key: Anthropic; x-goog-api-key: Gemini; api-key: Azure OpenAI; x-litellm-api-key …).
 struct Name {
   const char* text;
   size_t len;
@@ -67,6 +65,9 @@ struct HeaderName {
   Name name;
   Field field;
 };
+// Header names that carry a credential, besides "api-key" and any name ending in "-api-key"
+// (x-api-key: Anthropic; x-goog-api-key: Gemini; api-key: Azure OpenAI; x-litellm-api-key,
+// x-gravitee-api-key and other gateways').
 constexpr HeaderName kHeaders[] = {
     {name_of("authorization"), kAuth},
     {name_of("proxy-authorization"), kAuth},
@@ -334,7 +335,12 @@ size_t Redactor::Pass::run() {
 }
 
 void Redactor::Pass::find_secrets(size_t from) {
+  if (secrets.count > kMaxSecrets) secrets.count = kMaxSecrets;
   for (size_t j = 0; j < secrets.count; ++j) {
+    if (secrets.len[j] < kMinSecretLen || secrets.len[j] > kMaxSecretLen) {  // not made by add()
+      occ[j] = tail[j] = n;
+      continue;
+    }
     occ[j] = find_secret(d, from, n, secrets.value[j], secrets.len[j]);
     tail[j] = tail_start(j, from);
   }

@@ -15,8 +15,8 @@ inline constexpr size_t kMaxSecretLen = 512;
 inline constexpr size_t kMinSecretLen = 8;   // shorter values are not learned
 inline constexpr size_t kMaxHoldBack = kMaxSecretLen + 64;
 
-// Credential values learned from headers and query strings of this process's requests;
-// they are masked wherever they appear later, in either direction (bodies included).
+// Credential values learned from headers, query strings and JSON fields of this process's
+// traffic; they are masked wherever they appear later, in either direction (bodies included).
 struct SecretSet {
   // Only the first `count` entries are meaningful; the rest is left uninitialised, so a
   // set costs nothing to make (one is made per recorded command-line argument).
@@ -33,7 +33,8 @@ class Redactor {
  public:
   // Masks credentials in data[0, n) in place. Returns how many bytes at the end must be
   // held back because they may be the beginning of a credential that continues in the
-  // next chunk (at most kMaxHoldBack); the caller prepends them to the next call's data.
+  // next chunk (at most kMaxHoldBack); they are left unmodified and the caller prepends
+  // them to the next call's data. The output does not depend on how the stream is split.
   // With `final` (connection closed, process exiting) nothing is held back: a trailing
   // partial match is masked conservatively.
   size_t process(char* data, size_t n, SecretSet& secrets, bool final);

@@ -298,7 +298,7 @@ TEST(Redact, LearnedKeyIsMaskedInLaterResponsesAndRequests) {
   const size_t cut = resp.find(kAnthropicKey) + 10;
   EXPECT_EQ(drive(response, *set, resp, {cut}), masked(resp, {kAnthropicKey}));
   // A later request carries it in its body only.
-  const std::string req2 = R"(POST /v1/messages HTTP/1.1\r\n\r\n{"content":"key=)" + kAnthropicKey + "\"}";
+  const std::string req2 = "POST /v1/messages HTTP/1.1\r\n\r\n{\"content\":\"the key: " + kAnthropicKey + "\"}";
   EXPECT_EQ(drive(request, *set, req2, {req2.size() - 5}), masked(req2, {kAnthropicKey}));
 }
 
