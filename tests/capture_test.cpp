@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "subprocess.h"
+#include "temp_dir.h"
 #include "spool_reader.h"
 
 namespace fs = std::filesystem;
@@ -51,22 +52,10 @@ Argv with(Argv env, const Argv& more) {
   return env;
 }
 
-class TempDir {
+// Each test's directory; its prefix tells a leftover's origin.
+class TempDir : public clawtrace::test::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "clawtrace-capture-XXXXXX").string();
-    if (mkdtemp(tmpl.data())) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : clawtrace::test::TempDir("clawtrace-capture") {}
 };
 
 bool contains(const std::string& text, const std::string& part) {

@@ -27,6 +27,7 @@
 
 #include "event.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 #include "ingest.h"
 #include "store.h"
 
@@ -63,22 +64,10 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-class TempDir {
+// Each test's directory; its prefix tells a leftover's origin.
+class TempDir : public clawtrace::test::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "clawtrace-preload-XXXXXX").string();
-    if (mkdtemp(tmpl.data())) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : clawtrace::test::TempDir("clawtrace-preload") {}
 };
 
 // ---- reading events --------------------------------------------------------------------
