@@ -820,14 +820,18 @@ struct Connection::Impl {
       return start_body(s, sl.request.headers, framing_of(sl.request.headers, false), t);
     }
     Response& r = *sl.response;
-    if (r.status >= 100 && r.status < 200 && r.status != 101) {  // interim: the answer follows
+    // 101 ends HTTP only when the request asked to upgrade (then the next request waited
+    // for this answer, so what follows does not depend on how bytes interleave); an
+    // unsolicited 101 is treated like any other interim response.
+    const bool switched = r.status == 101 && sl.upgrade;
+    if (r.status >= 100 && r.status < 200 && !switched) {  // interim: the answer follows
       r = Response{};
       reset_message(s);
       s.check = LineCheck(s.dir, false, limits.max_head);
       return;
     }
     const std::string& method = sl.request.method;
-    bool tunnel = r.status == 101 || (method == "CONNECT" && r.status / 100 == 2);
+    bool tunnel = switched || (method == "CONNECT" && r.status / 100 == 2);
     if (tunnel) {
       out.mode = Mode::dead;
       return end_message(s, t, "", Mode::dead);

@@ -340,6 +340,22 @@ TEST(Http, UpgradeEndsHttpParsing) {
   EXPECT_EQ(d.got[1].exchange.error, "");
 }
 
+// A 101 the client did not ask for is not a protocol switch (the next request may already
+// be on its way, so honouring it would make the result depend on how bytes interleave):
+// it is skipped like any interim response and the real answer follows.
+TEST(Http, UnsolicitedSwitchingProtocolsIsAnInterimResponse) {
+  Driver d;
+  d.send(request("GET", "/a", ""));
+  d.recv("HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+  d.send(request("GET", "/b", ""));
+  d.recv("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye");
+  auto xs = d.exchanges();
+  ASSERT_EQ(xs.size(), 2u) << dump(d.got);
+  EXPECT_EQ(xs[0]->response->status, 200);
+  EXPECT_EQ(xs[0]->response->body_text(), "hi");
+  EXPECT_EQ(xs[1]->response->body_text(), "bye");
+}
+
 TEST(Http, RefusedUpgradeContinuesKeepAlive) {
   Driver d;
   d.send(request("GET", "/a", "Upgrade: h2c\r\n"));
