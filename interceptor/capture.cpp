@@ -820,6 +820,13 @@ void capture_fd_closed(int fd) {
   release_queue(signal);
 }
 
+void capture_fds_closed(unsigned first, unsigned last) {
+  if (!g_fds_watched.load(std::memory_order_relaxed)) return;
+  const unsigned end = last < kMaxWatchedFd - 1 ? last : kMaxWatchedFd - 1;
+  for (unsigned fd = first; fd <= end; ++fd)
+    if (fd_state(static_cast<int>(fd)) != kFdIgnored) capture_fd_closed(static_cast<int>(fd));
+}
+
 // ---- TLS layer -------------------------------------------------------------------------
 
 bool capture_ssl_tracked(const void* ssl) {

@@ -35,6 +35,8 @@ void capture_connected(int fd);
 // `n` bytes went out (or came in) through these buffers.
 void capture_fd_io(int fd, wire::Direction d, const struct iovec* iov, int iovcnt, size_t n);
 void capture_fd_closed(int fd);
+// close_range/closefrom: every watched descriptor in [first, last] ends.
+void capture_fds_closed(unsigned first, unsigned last);
 
 // TLS layer. Connections are keyed by the SSL object.
 bool capture_ssl_tracked(const void* ssl);

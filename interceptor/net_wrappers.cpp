@@ -144,6 +144,10 @@ struct RealNet {
   ssize_t (*recvfrom)(int, void*, size_t, int, struct sockaddr*, socklen_t*);
   ssize_t (*recvmsg)(int, struct msghdr*, int);
   int (*close)(int);
+  int (*dup2)(int, int);
+  int (*dup3)(int, int, int);
+  int (*close_range)(unsigned, unsigned, int);
+  void (*closefrom)(int);
   ssize_t (*read_chk)(int, void*, size_t, size_t);
   ssize_t (*recv_chk)(int, void*, size_t, size_t, int);
   ssize_t (*recvfrom_chk)(int, void*, size_t, size_t, int, struct sockaddr*, socklen_t*);
@@ -170,6 +174,10 @@ void resolve_net() {
   s.recvfrom = reinterpret_cast<decltype(s.recvfrom)>(dlsym(RTLD_NEXT, "recvfrom"));
   s.recvmsg = reinterpret_cast<decltype(s.recvmsg)>(dlsym(RTLD_NEXT, "recvmsg"));
   s.close = reinterpret_cast<decltype(s.close)>(dlsym(RTLD_NEXT, "close"));
+  s.dup2 = reinterpret_cast<decltype(s.dup2)>(dlsym(RTLD_NEXT, "dup2"));
+  s.dup3 = reinterpret_cast<decltype(s.dup3)>(dlsym(RTLD_NEXT, "dup3"));
+  s.close_range = reinterpret_cast<decltype(s.close_range)>(dlsym(RTLD_NEXT, "close_range"));
+  s.closefrom = reinterpret_cast<decltype(s.closefrom)>(dlsym(RTLD_NEXT, "closefrom"));
   s.read_chk = reinterpret_cast<decltype(s.read_chk)>(dlsym(RTLD_NEXT, "__read_chk"));
   s.recv_chk = reinterpret_cast<decltype(s.recv_chk)>(dlsym(RTLD_NEXT, "__recv_chk"));
   s.recvfrom_chk = reinterpret_cast<decltype(s.recvfrom_chk)>(dlsym(RTLD_NEXT, "__recvfrom_chk"));
@@ -413,4 +421,37 @@ CT_EXPORT int close(int fd) {
   if (g.entered() && fd_state(fd) != kFdIgnored) capture_fd_closed(fd);
   const auto& r = net();
   return r.close ? r.close(fd) : static_cast<int>(syscall(SYS_close, fd));
+}
+
+// Descriptors closed on the program's behalf: a captured connection ends here too, so the
+// number, reused for a file or pipe, is not taken for the connection.
+CT_EXPORT int dup2(int old_fd, int new_fd) {
+  Guard g;
+  if (g.entered() && old_fd != new_fd && fd_state(new_fd) != kFdIgnored) capture_fd_closed(new_fd);
+  const auto& r = net();
+  return r.dup2 ? r.dup2(old_fd, new_fd) : static_cast<int>(syscall(SYS_dup2, old_fd, new_fd));
+}
+
+CT_EXPORT int dup3(int old_fd, int new_fd, int flags) {
+  Guard g;
+  if (g.entered() && old_fd != new_fd && fd_state(new_fd) != kFdIgnored) capture_fd_closed(new_fd);
+  const auto& r = net();
+  return r.dup3 ? r.dup3(old_fd, new_fd, flags) : static_cast<int>(syscall(SYS_dup3, old_fd, new_fd, flags));
+}
+
+CT_EXPORT int close_range(unsigned first, unsigned last, int flags) {
+  Guard g;
+  constexpr int kCloexecOnly = 4;  // CLOSE_RANGE_CLOEXEC: marks, does not close
+  if (g.entered() && !(flags & kCloexecOnly)) capture_fds_closed(first, last);
+  const auto& r = net();
+  return r.close_range ? r.close_range(first, last, flags)
+                       : static_cast<int>(syscall(SYS_close_range, first, last, flags));
+}
+
+CT_EXPORT void closefrom(int low) {
+  Guard g;
+  if (g.entered() && low >= 0) capture_fds_closed(static_cast<unsigned>(low), ~0u);
+  const auto& r = net();
+  if (r.closefrom) r.closefrom(low);
+  else syscall(SYS_close_range, static_cast<unsigned>(low), ~0u, 0);
 }

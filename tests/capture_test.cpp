@@ -473,6 +473,24 @@ TEST_F(Capture, CloseEndsTheConnection) {
   expect_clean_end();
 }
 
+// A connection's number taken over by dup2/dup3, or closed by close_range and reused: the
+// connection ends there, and what is written to the number afterwards is not captured.
+class CaptureTakeover : public Capture, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(CaptureTakeover, EndsTheConnection) {
+  ASSERT_NO_FATAL_FAILURE(run("t_dup2", GetParam()));
+  EXPECT_TRUE(contains(out(), std::string(GetParam()) + ": rc=")) << out();
+  EXPECT_FALSE(contains(out(), std::string(GetParam()) + ": rc=-1")) << out();
+  if (std::string(GetParam()) == "close_range") {
+    EXPECT_TRUE(contains(out(), "reopened on the same number: yes")) << out();
+  }
+  ASSERT_EQ(cap_.conns.size(), 1u);
+  expect_socket_conn(cap_.conns[0], "first");
+  expect_clean_end();
+}
+
+INSTANTIATE_TEST_SUITE_P(Calls, CaptureTakeover, ::testing::Values("dup2", "dup3", "close_range"));
+
 // ---- what is and is not captured -----------------------------------------------------------
 
 TEST_F(Capture, LargeWriteCapturedCompletely) {

@@ -30,7 +30,7 @@ function(add_capture_program name)
   set_property(GLOBAL APPEND PROPERTY CLAWTRACE_CAPTURE_PROGRAMS ${target})
 endfunction()
 
-foreach(fn connect write writev send sendto sendmsg read readv recv recvfrom recvmsg close
+foreach(fn connect write writev send sendto sendmsg read readv recv recvfrom recvmsg close dup2
            __read_chk __recv_chk __recvfrom_chk)
   add_capture_program(t_${fn})
 endforeach()
