@@ -143,6 +143,7 @@ struct Queue {
   std::atomic<bool> pending{false};
   std::atomic<bool> busy{false};
   std::atomic<bool> carries{false};
+  std::atomic<size_t> room{0};  // free bytes at the tail (written under `mu`, peeked without)
 };
 constinit Queue q;
 
@@ -177,19 +178,37 @@ wire::RecordHeader record_header(wire::RecordType type, uint32_t length, uint64_
   return h;
 }
 
-// Space for one record at the queue's tail. Called with q.mu held.
+// Appends a block to the queue. Called with q.mu held.
+void link_block(Block* b) {
+  if (q.tail) q.tail->next = b;
+  else q.head = b;
+  q.tail = b;
+  q.room.store(b->cap - b->used, std::memory_order_relaxed);
+}
+
+// Space for one record at the queue's tail. Called with q.mu held; lock_with_room made
+// the room beforehand, so mapping memory here happens only when another thread took it.
 char* reserve(size_t len) {
   if (!q.tail || q.tail->cap - q.tail->used < len) {
     Block* b = new_block(len);
     if (!b) return nullptr;
-    if (q.tail) q.tail->next = b;
-    else q.head = b;
-    q.tail = b;
+    link_block(b);
   }
   char* p = q.tail->data() + q.tail->used;
   q.tail->used += len;
   q.bytes += len;
+  q.room.store(q.tail->cap - q.tail->used, std::memory_order_relaxed);
   return p;
+}
+
+// Takes the queue lock with room for `need` more bytes at the tail: a block that is needed
+// is mapped (or taken from the pool) before the lock, not while holding it.
+void lock_with_room(size_t need) {
+  Block* spare = q.room.load(std::memory_order_relaxed) < need ? new_block(need) : nullptr;
+  pthread_mutex_lock(&q.mu);
+  if (!spare) return;
+  if (!q.tail || q.tail->cap - q.tail->used < need) link_block(spare);
+  else free_blocks(spare);  // another thread made room meanwhile
 }
 
 void fill_data_head(char* p, uint64_t conn, wire::Direction d, uint64_t offset, size_t n,
@@ -209,6 +228,7 @@ void fill_data_head(char* p, uint64_t conn, wire::Direction d, uint64_t offset, 
 // A small record (open/close/note) built with RecordBuilder-like appends.
 class SmallRecord {
  public:
+  static constexpr size_t kMax = 1024;
   SmallRecord(wire::RecordType type, uint64_t t_ns) : type_(type), t_ns_(t_ns) {}
   void u64(wire::Field f, uint64_t v) { add(f, &v, sizeof v); }
   void str(wire::Field f, const char* s) {
@@ -233,7 +253,7 @@ class SmallRecord {
  private:
   wire::RecordType type_;
   uint64_t t_ns_;
-  char buf_[1024];
+  char buf_[kMax];
   size_t len_ = sizeof(wire::RecordHeader);
 };
 
@@ -574,6 +594,7 @@ bool take_queue(Block** list, const struct timespec* deadline) {
   *list = q.head;
   q.head = q.tail = nullptr;
   q.bytes = 0;
+  q.room.store(0, std::memory_order_relaxed);
   q.received = false;
   q.busy.store(true, std::memory_order_release);
   q.pending.store(false, std::memory_order_release);
@@ -691,7 +712,7 @@ void close_conn(int i, uint64_t t_ns) {
 
 void note_http2(uintptr_t key, const char* sni, int fd, uint64_t t_ns) {
   if (g_h2_reported.exchange(true)) return;
-  pthread_mutex_lock(&q.mu);
+  lock_with_room(SmallRecord::kMax);
   SmallRecord r(wire::RecordType::conn_note, t_ns);
   r.u64(wire::Field::conn, static_cast<uint64_t>(key));
   r.u64(wire::Field::note, static_cast<uint64_t>(wire::NoteKind::http2_unsupported));
@@ -736,7 +757,7 @@ void queue_bytes(int slot, wire::Direction d, const struct iovec* iov, int iovcn
 
 void record_io(int slot, wire::Direction d, const struct iovec* iov, int iovcnt, size_t n) {
   const uint64_t t = sys::now_ns();
-  pthread_mutex_lock(&q.mu);
+  lock_with_room(sizeof(DataHead) + (n < kMaxPayload ? n : kMaxPayload));
   queue_bytes(slot, d, iov, iovcnt, n, t);
   q.received = q.received || d == wire::Direction::in;
   bool signal = false;
@@ -764,7 +785,7 @@ int classify_and_open(uintptr_t key, wire::Layer layer, const char* sni, int fd,
   *http = t == Traffic::http;
   *http2 = t == Traffic::http2;
   if (t != Traffic::llm) return -1;
-  pthread_mutex_lock(&q.mu);
+  lock_with_room(SmallRecord::kMax);
   int slot = open_conn(key, layer, sni, fd, sys::now_ns());
   pthread_mutex_unlock(&q.mu);
   return slot;
@@ -813,7 +834,7 @@ void capture_fd_closed(int fd) {
   g_fd_state[fd].store(kFdIgnored, std::memory_order_relaxed);
   if (st != kFdTracked) return;
   const int slot = g_fd_slot[fd].load(std::memory_order_relaxed);
-  pthread_mutex_lock(&q.mu);
+  lock_with_room(SmallRecord::kMax);
   if (g_slots[slot].key.load(std::memory_order_relaxed) == fd_key(fd)) close_conn(slot, sys::now_ns());
   bool signal = false;
   wake_writer_locked(&signal);
@@ -863,7 +884,7 @@ void capture_ssl_first_write(const void* ssl, const void* buf, size_t n, const c
 void capture_ssl_ended(const void* ssl) {
   if (g_ssl_live.load(std::memory_order_relaxed) == 0) return;
   const uintptr_t key = reinterpret_cast<uintptr_t>(ssl);
-  pthread_mutex_lock(&q.mu);
+  lock_with_room(SmallRecord::kMax);
   const int slot = find_slot(key);
   if (slot >= 0) {
     close_conn(slot, sys::now_ns());
@@ -901,6 +922,7 @@ void capture_after_fork_child() {
   free_blocks(q.head);
   q.head = q.tail = nullptr;
   q.bytes = 0;
+  q.room.store(0);
   q.writer_started = q.writer_failed = q.writer_waiting = q.received = false;
   q.pending.store(false);
   q.busy.store(false);
