@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 namespace clawtrace::decode {
 namespace {
@@ -216,6 +217,44 @@ class ZstdStage final : public Decoder::Stage {
     if (!ds_) return failure("cannot initialise zstd");
     if (in.empty()) return {};
     seen_input_ = true;
+    while (!in.empty()) {
+      if (at_frame_start_) {
+        // RFC 8878 content: standard or skippable frames only. libzstd would also take
+        // legacy (v0.x) frames, whose errors depend on how the input is split.
+        const size_t take = std::min(sizeof magic_ - magic_len_, in.size());
+        std::memcpy(magic_ + magic_len_, in.data(), take);
+        magic_len_ += take;
+        in.remove_prefix(take);
+        if (magic_len_ < sizeof magic_) return {};
+        if (!known_frame(magic_)) return failure("not a zstd frame");
+        at_frame_start_ = false;
+        magic_len_ = 0;
+        size_t used = 0;
+        if (auto e = run(std::string_view(magic_, sizeof magic_), out, used); !e.empty()) return e;
+        continue;
+      }
+      size_t used = 0;
+      if (auto e = run(in, out, used); !e.empty()) return e;
+      in.remove_prefix(used);
+    }
+    return {};
+  }
+
+  std::string finish() override {
+    const bool open = frame_open_ || magic_len_ > 0;
+    return seen_input_ && open ? failure("stream truncated") : std::string{};
+  }
+
+ private:
+  static bool known_frame(const char* m) {
+    const auto b = [&](int i) { return static_cast<unsigned char>(m[i]); };
+    const bool standard = b(0) == 0x28 && b(1) == 0xB5 && b(2) == 0x2F && b(3) == 0xFD;
+    const bool skippable = (b(0) & 0xF0) == 0x50 && b(1) == 0x2A && b(2) == 0x4D && b(3) == 0x18;
+    return standard || skippable;
+  }
+
+  // Decodes until `in` is used up or the current frame ends (the next byte starts a frame).
+  std::string run(std::string_view in, std::string& out, size_t& used) {
     ZSTD_inBuffer src{in.data(), in.size(), 0};
     while (true) {
       ZSTD_outBuffer dst{buf.get(), kBufSize, 0};
@@ -223,18 +262,22 @@ class ZstdStage final : public Decoder::Stage {
       if (ZSTD_isError(r)) return failure(ZSTD_getErrorName(r));
       if (!emit(buf.get(), dst.pos, out)) return too_large();
       frame_open_ = r != 0;
+      used = src.pos;
+      if (r == 0) {
+        at_frame_start_ = true;
+        frame_open_ = false;
+        return {};
+      }
       if (src.pos == src.size && dst.pos < dst.size) return {};
     }
   }
 
-  std::string finish() override {
-    return seen_input_ && frame_open_ ? failure("stream truncated") : std::string{};
-  }
-
- private:
   ZSTD_DCtx* ds_;
   bool seen_input_ = false;
   bool frame_open_ = false;
+  bool at_frame_start_ = true;
+  char magic_[4] = {};
+  size_t magic_len_ = 0;
 };
 
 std::unique_ptr<Decoder::Stage> make_stage(Coding c, uint64_t max_output) {

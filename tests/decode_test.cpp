@@ -131,6 +131,27 @@ TEST(Decode, ConcatenatedGzipMembersAndTrailingGarbage) {
   EXPECT_EQ(*zs, "ab");
 }
 
+// RFC 8878 content is standard (and skippable) frames; a legacy v0.x frame, which libzstd
+// would try, is refused the same way however the bytes are split.
+TEST(Decode, ZstdTakesStandardAndSkippableFramesOnly) {
+  const std::string skippable("\x50\x2a\x4d\x18\x03\x00\x00\x00" "abc", 11);
+  auto ok = decode_all({Coding::zstd}, skippable + fixtures::zstd("body"));
+  ASSERT_TRUE(ok.ok()) << ok.error();
+  EXPECT_EQ(*ok, "body");
+  const std::string legacy("\x26\xb5\x2f\xfd\x00\xfd\x00\xff", 8);  // v0.6 magic
+  for (size_t piece = 1; piece <= legacy.size(); ++piece) {
+    Decoder d({Coding::zstd});
+    std::string out;
+    bool failed = false;
+    for (size_t at = 0; at < legacy.size(); at += piece)
+      failed = failed || !d.feed(std::string_view(legacy).substr(at, piece), out).ok();
+    EXPECT_TRUE(failed || !d.finish(out).ok()) << "piece " << piece;
+    EXPECT_TRUE(d.failed()) << "piece " << piece;
+  }
+  auto whole = decode_all({Coding::zstd}, fixtures::zstd("a") + legacy);
+  EXPECT_FALSE(whole.ok());
+}
+
 TEST(Decode, OutputIsCappedExactly) {
   const std::string zeros(3 << 20, '\0');
   for (const auto& c : cases()) {
