@@ -8,24 +8,17 @@
 #include <cctype>
 #include <cstring>
 
+#include "text.h"
+
 namespace clawtrace::decode {
 namespace {
+
+using text::lower;
+using text::trim;
 
 constexpr size_t kBufSize = 64 * 1024;
 constexpr size_t kMaxCodings = 4;      // real servers stack at most two; each costs a state
 constexpr int kZstdWindowLogMax = 24;  // RFC 9659 allows 8 MiB windows; a little slack
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
 
 const char* name_of(Coding c) {
   switch (c) {

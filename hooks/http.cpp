@@ -15,8 +15,13 @@
 #include <cstdlib>
 #endif
 
+#include "text.h"
+
 namespace clawtrace::http {
 namespace {
+
+using text::lower;
+using text::trim;
 
 constexpr uint8_t kSaveVersion = 1;
 constexpr size_t kMaxChunkLine = 4096;
@@ -79,19 +84,6 @@ bool is_tchar(unsigned char c) {
          std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return r;
-}
 
 bool known_method_prefix(std::string_view m, bool whole) {
   for (std::string_view k : kMethods) {

@@ -1,5 +1,6 @@
 // Dispatch over the provider formats and the helpers they share.
 #include "llm.h"
+#include "text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -225,12 +226,6 @@ using namespace detail;
 
 constexpr size_t kMaxErrorBody = 64 * 1024;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Host without the port; IPv6 literals keep their brackets.
 std::string_view host_name(std::string_view host) {
   size_t colon = host.rfind(':');
@@ -249,7 +244,7 @@ std::string_view host_port(std::string_view host) {
 bool is_openai_format(Api api) { return api == Api::openai_chat || api == Api::openai_responses; }
 
 std::string provider_for(Api api, std::string_view host_header) {
-  std::string host = lower(host_header);
+  std::string host = text::lower(host_header);
   std::string_view name = host_name(host);
   struct Known {
     std::string_view host, provider;
