@@ -1,6 +1,7 @@
 #include "llm_synth.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace json = boost::json;
@@ -100,9 +101,219 @@ json::object call_fields(const llm::RequestInfo& req) {
 
 std::string exchange_span(uint64_t conn_id, uint64_t index) { return hex_id(mix(conn_id, index)); }
 
+constexpr size_t kRecentCallsKept = 16;     // closed calls a spawned child may still claim
+constexpr size_t kAgentOutputsKept = 8;     // texts per sub-agent checked for provenance
+constexpr size_t kTextKept = 64 * 1024;     // bytes of one kept output text
+constexpr size_t kTaskMin = 16;             // shorter argument texts are too common to link by
+constexpr size_t kTaskKept = 512;           // a task is recognised by its first bytes
+constexpr size_t kTasksPerCall = 4;
+constexpr size_t kMatchMin = 16;            // shorter outputs match anywhere by chance
+constexpr size_t kPrefixMatch = 200;        // a long output counts as returned by its start
+
+std::string_view trimmed(std::string_view t) {
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+  return t;
+}
+
+std::string capped(std::string_view t, size_t max) {
+  if (t.size() <= max) return std::string(t);
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8
+  return std::string(t.substr(0, cut));
+}
+
+// The text a normalised message carries: text blocks and tool results, one per line.
+std::string message_text(const json::value& m) {
+  std::string out;
+  const json::object* o = m.if_object();
+  const json::value* content = o ? o->if_contains("content") : nullptr;
+  if (!content || !content->is_array()) return out;
+  for (const auto& b : content->get_array()) {
+    const json::object* block = b.if_object();
+    if (!block) continue;
+    const std::string type = str(*block, "type");
+    std::string text = type == "text" ? str(*block, "text") : type == "tool_result" ? str(*block, "content") : "";
+    if (text.empty()) continue;
+    if (!out.empty()) out += '\n';
+    out += text;
+  }
+  return out;
+}
+
+std::string blocks_text(const json::array& blocks) {
+  std::string out;
+  for (const auto& b : blocks)
+    if (const json::object* o = b.if_object()) out += str(*o, "text") + "\n";
+  return out;
+}
+
+// How `text` (an assistant output) shows up in `haystack`: "full", "prefix" or "" (not).
+std::string_view found_in(std::string_view haystack, std::string_view text) {
+  text = trimmed(text);
+  if (text.empty()) return "";
+  if (trimmed(haystack) == text) return "full";
+  if (text.size() < kMatchMin) return "";
+  if (haystack.find(text) != std::string_view::npos) return "full";
+  if (text.size() > kPrefixMatch && haystack.find(text.substr(0, kPrefixMatch)) != std::string_view::npos)
+    return "prefix";
+  return "";
+}
+
+void collect_strings(const json::value& v, std::vector<std::string>& out) {
+  if (out.size() >= kTasksPerCall) return;
+  if (v.is_string()) {
+    std::string_view t = trimmed(v.get_string());
+    if (t.size() >= kTaskMin) out.push_back(capped(t, kTaskKept));
+  } else if (v.is_array()) {
+    for (const auto& x : v.get_array()) collect_strings(x, out);
+  } else if (v.is_object()) {
+    for (const auto& kv : v.get_object()) collect_strings(kv.value(), out);
+  }
+}
+
+// The argument texts long enough to recognise in a child conversation's first message.
+std::vector<std::string> task_texts(const std::string& arguments) {
+  std::vector<std::string> out;
+  boost::system::error_code ec;
+  json::value v = json::parse(arguments, ec);
+  if (ec) v = json::string(arguments);  // not JSON: the whole text is the argument
+  collect_strings(v, out);
+  return out;
+}
+
 }  // namespace
 
 // ---- state persistence -------------------------------------------------------------------
+
+void TokenTotals::add(const llm::Usage& u) {
+  input += u.input;
+  output += u.output;
+  cache_read += u.cache_read;
+  cache_write += u.cache_write;
+  reasoning += u.reasoning;
+}
+
+void TokenTotals::add(const TokenTotals& t) {
+  input += t.input;
+  output += t.output;
+  cache_read += t.cache_read;
+  cache_write += t.cache_write;
+  reasoning += t.reasoning;
+}
+
+json::object to_json(const TokenTotals& t) {
+  return json::object{{"input", t.input}, {"output", t.output}, {"cache_read", t.cache_read},
+                      {"cache_write", t.cache_write}, {"reasoning", t.reasoning}};
+}
+
+TokenTotals token_totals_from_json(const json::value* v) {
+  TokenTotals t;
+  const json::object* o = v ? v->if_object() : nullptr;
+  if (!o) return t;
+  auto get = [&](std::string_view k) {
+    const json::value* x = o->if_contains(k);
+    return x && x->is_number() ? x->to_number<int64_t>() : int64_t{0};
+  };
+  t.input = get("input");
+  t.output = get("output");
+  t.cache_read = get("cache_read");
+  t.cache_write = get("cache_write");
+  t.reasoning = get("reasoning");
+  return t;
+}
+
+namespace {
+
+json::object call_to_json(const ModelToolCall& c) {
+  return json::object{{"span", c.span},         {"id", c.id},         {"name", c.name},
+                      {"llm_span", c.llm_span}, {"t_start", c.t_start}, {"thread", c.thread},
+                      {"task", names(c.task)}};
+}
+
+std::vector<std::string> strings(const json::value* v) {
+  std::vector<std::string> out;
+  if (v && v->is_array())
+    for (const auto& x : v->get_array())
+      if (x.is_string()) out.emplace_back(x.get_string());
+  return out;
+}
+
+ModelToolCall call_from_json(const json::object& j) {
+  return ModelToolCall{str(j, "span"),   str(j, "id"),     str(j, "name"),
+                       str(j, "llm_span"), u64(j, "t_start"), str(j, "thread"),
+                       strings(j.if_contains("task"))};
+}
+
+std::vector<ModelToolCall> calls_from_json(const json::value* v) {
+  std::vector<ModelToolCall> out;
+  if (v && v->is_array())
+    for (const auto& jv : v->get_array())
+      if (const json::object* j = jv.if_object()) out.push_back(call_from_json(*j));
+  return out;
+}
+
+json::object thread_to_json(const Thread& t) {
+  json::array m;
+  for (uint64_t h : t.messages) m.emplace_back(h);
+  return json::object{{"id", t.id},     {"messages", std::move(m)}, {"system", t.system},
+                      {"last_ns", t.last_ns}, {"role", t.role},   {"parent", t.parent},
+                      {"tools", t.tools}};
+}
+
+Thread thread_from_json(const json::object& j) {
+  Thread t;
+  t.id = str(j, "id");
+  if (auto* m = j.if_contains("messages"); m && m->is_array())
+    for (const auto& h : m->get_array())
+      if (h.is_number()) t.messages.push_back(h.to_number<uint64_t>());
+  t.system = u64(j, "system");
+  t.last_ns = u64(j, "last_ns");
+  if (std::string role = str(j, "role"); !role.empty()) t.role = role;
+  t.parent = str(j, "parent");
+  const json::value* tools = j.if_contains("tools");
+  t.tools = tools && tools->is_bool() && tools->get_bool();
+  return t;
+}
+
+json::object agent_to_json(const InProcessAgent& a) {
+  json::array outputs;
+  for (const auto& o : a.outputs) outputs.push_back(json::object{{"span", o.span}, {"text", o.text}});
+  return json::object{{"span", a.span},
+                      {"tool_span", a.tool_span},
+                      {"tool_name", a.tool_name},
+                      {"parent_thread", a.parent_thread},
+                      {"t_start", a.t_start},
+                      {"tool_returned", a.tool_returned},
+                      {"answered", a.answered},
+                      {"outputs", std::move(outputs)},
+                      {"calls", a.calls},
+                      {"usage", to_json(a.usage)}};
+}
+
+bool flag(const json::object& j, std::string_view key) {
+  const json::value* v = j.if_contains(key);
+  return v && v->is_bool() && v->get_bool();
+}
+
+InProcessAgent agent_from_json(const json::object& j) {
+  InProcessAgent a;
+  a.span = str(j, "span");
+  a.tool_span = str(j, "tool_span");
+  a.tool_name = str(j, "tool_name");
+  a.parent_thread = str(j, "parent_thread");
+  a.t_start = u64(j, "t_start");
+  a.tool_returned = flag(j, "tool_returned");
+  a.answered = flag(j, "answered");
+  if (auto* o = j.if_contains("outputs"); o && o->is_array())
+    for (const auto& x : o->get_array())
+      if (const json::object* out = x.if_object()) a.outputs.push_back({str(*out, "span"), str(*out, "text")});
+  a.calls = u64(j, "calls");
+  a.usage = token_totals_from_json(j.if_contains("usage"));
+  return a;
+}
+
+}  // namespace
 
 json::object to_json(const LlmState& s) {
   json::object o;
@@ -116,21 +327,24 @@ json::object to_json(const LlmState& s) {
     conns[hex_id(id)] = std::move(j);
   }
   o["conns"] = std::move(conns);
-  json::array calls;
-  for (const auto& c : s.open_calls)
-    calls.push_back(json::object{{"span", c.span}, {"id", c.id}, {"name", c.name},
-                                 {"llm_span", c.llm_span}, {"t_start", c.t_start}});
-  o["open_calls"] = std::move(calls);
-  json::array threads;
-  for (const auto& t : s.threads) {
-    json::array m;
-    for (uint64_t h : t.messages) m.emplace_back(h);
-    threads.push_back(json::object{{"id", t.id}, {"messages", std::move(m)}, {"system", t.system},
-                                   {"last_ns", t.last_ns}});
-  }
+  json::array open, recent, threads, agents;
+  for (const auto& c : s.open_calls) open.push_back(call_to_json(c));
+  for (const auto& c : s.recent_calls) recent.push_back(call_to_json(c));
+  for (const auto& t : s.threads) threads.push_back(thread_to_json(t));
+  for (const auto& a : s.agents) agents.push_back(agent_to_json(a));
+  o["open_calls"] = std::move(open);
+  o["recent_calls"] = std::move(recent);
   o["threads"] = std::move(threads);
+  o["agents"] = std::move(agents);
+  json::object pending;
+  for (const auto& [span, ctx] : s.exchanges)
+    pending[span] = json::object{{"thread", ctx.thread}, {"role", ctx.role}, {"parent", ctx.parent}};
+  o["exchanges"] = std::move(pending);
   o["warnings"] = names(s.warnings);
   o["calls"] = s.calls;
+  o["final_text"] = s.final_text;
+  o["final_span"] = s.final_span;
+  o["usage"] = to_json(s.usage);
   return o;
 }
 
@@ -151,26 +365,23 @@ LlmState llm_state_from_json(const json::value* v) {
       s.conns.emplace(*id, std::move(c));
     }
   }
-  if (auto* calls = o->if_contains("open_calls"); calls && calls->is_array())
-    for (const auto& jv : calls->get_array())
+  s.open_calls = calls_from_json(o->if_contains("open_calls"));
+  s.recent_calls = calls_from_json(o->if_contains("recent_calls"));
+  if (auto* threads = o->if_contains("threads"); threads && threads->is_array())
+    for (const auto& jv : threads->get_array())
+      if (const json::object* j = jv.if_object()) s.threads.push_back(thread_from_json(*j));
+  if (auto* agents = o->if_contains("agents"); agents && agents->is_array())
+    for (const auto& jv : agents->get_array())
+      if (const json::object* j = jv.if_object()) s.agents.push_back(agent_from_json(*j));
+  if (auto* pending = o->if_contains("exchanges"); pending && pending->is_object())
+    for (const auto& [span, jv] : pending->get_object())
       if (const json::object* j = jv.if_object())
-        s.open_calls.push_back({str(*j, "span"), str(*j, "id"), str(*j, "name"),
-                                str(*j, "llm_span"), u64(*j, "t_start")});
-  if (auto* threads = o->if_contains("threads"); threads && threads->is_array()) {
-    for (const auto& jv : threads->get_array()) {
-      const json::object* j = jv.if_object();
-      if (!j) continue;
-      Thread t{str(*j, "id"), {}, u64(*j, "system"), u64(*j, "last_ns")};
-      if (auto* m = j->if_contains("messages"); m && m->is_array())
-        for (const auto& h : m->get_array())
-          if (h.is_number()) t.messages.push_back(h.to_number<uint64_t>());
-      s.threads.push_back(std::move(t));
-    }
-  }
-  if (auto* w = o->if_contains("warnings"); w && w->is_array())
-    for (const auto& x : w->get_array())
-      if (x.is_string()) s.warnings.emplace_back(x.get_string());
+        s.exchanges[std::string(span)] = {str(*j, "thread"), str(*j, "role"), str(*j, "parent")};
+  s.warnings = strings(o->if_contains("warnings"));
   s.calls = u64(*o, "calls");
+  s.final_text = str(*o, "final_text");
+  s.final_span = str(*o, "final_span");
+  s.usage = token_totals_from_json(o->if_contains("usage"));
   return s;
 }
 
@@ -215,12 +426,13 @@ void LlmSynth::apply(const SpoolRecord& r) {
   }
 }
 
-void LlmSynth::finish(uint64_t t_ns) {
+void LlmSynth::finish(uint64_t t_ns, bool truncated) {
   for (auto& [id, c] : s_.conns) {
     c.http.close(t_ns);
     drain(id, c);
   }
   s_.conns.clear();
+  s_.exchanges.clear();
   for (const auto& call : s_.open_calls) {
     json::object d;
     d["source"] = "model";
@@ -232,11 +444,26 @@ void LlmSynth::finish(uint64_t t_ns) {
     emit_(EventType::after_tool_call, t_ns, call.span, call.llm_span, std::move(d));
   }
   s_.open_calls.clear();
+  // Newest first, so a nested sub-agent ends (and rolls up) before the one around it.
+  while (!s_.agents.empty()) {
+    auto it = std::prev(s_.agents.end());
+    const bool answered = it->answered;
+    json::object why;
+    why["reason"] = answered ? "its answer was not seen returning to the parent before the session ended"
+                             : "the session ended before the sub-agent answered";
+    end_agent(it, t_ns, answered ? "ok" : truncated ? "truncated" : "abandoned", std::move(why));
+  }
 }
 
 std::optional<std::string> LlmSynth::open_tool_span() const {
   if (s_.open_calls.empty()) return std::nullopt;
   return s_.open_calls.back().span;
+}
+
+std::string LlmSynth::open_tool_name(const std::string& span) const {
+  for (const auto& c : s_.open_calls)
+    if (c.span == span) return c.name;
+  return {};
 }
 
 void LlmSynth::drain(uint64_t conn_id, CapturedConn& c) {
@@ -246,28 +473,177 @@ void LlmSynth::drain(uint64_t conn_id, CapturedConn& c) {
   }
 }
 
-Thread& LlmSynth::thread_for(const std::vector<uint64_t>& hashes, uint64_t system,
-                             size_t* first_new) {
+InProcessAgent* LlmSynth::agent(const std::string& span) {
+  for (auto& a : s_.agents)
+    if (a.span == span) return &a;
+  return nullptr;
+}
+
+namespace {
+
+size_t common_prefix(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  size_t n = std::min(a.size(), b.size()), i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+std::vector<uint64_t> message_hashes(const llm::RequestInfo& req) {
+  std::vector<uint64_t> hashes;
+  for (const auto& m : req.messages) hashes.push_back(fnv1a(json::serialize(m)));
+  return hashes;
+}
+
+}  // namespace
+
+// Which conversation a request belongs to. It continues the thread it shares the longest
+// message prefix with, if it is the same kind of request (tools offered or not) and either
+// extends it or keeps its system prompt (an edit or a compaction). A request sharing a
+// prefix but differing (a summary or title of the conversation) is a side call on it and
+// leaves it as it was. Anything else starts a thread.
+LlmSynth::Placement LlmSynth::place(const llm::RequestInfo& req, uint64_t t_ns) {
+  const std::vector<uint64_t> hashes = message_hashes(req);
+  const uint64_t system = fnv1a(json::serialize(req.system));
+  const bool tools = !req.tools.empty();
   Thread* best = nullptr;
   size_t best_len = 0;
   for (auto& t : s_.threads) {
-    if (t.messages.empty() || t.messages.size() > hashes.size()) continue;
-    if (!std::equal(t.messages.begin(), t.messages.end(), hashes.begin())) continue;
-    if (!best || t.messages.size() > best_len) {
+    const size_t len = common_prefix(t.messages, hashes);
+    if (len == 0) continue;
+    if (!best || len > best_len || (len == best_len && t.last_ns > best->last_ns)) {
       best = &t;
-      best_len = t.messages.size();
+      best_len = len;
     }
   }
-  *first_new = best_len;
-  if (!best) {
-    if (s_.threads.size() >= kThreadsKept)
-      s_.threads.erase(std::min_element(s_.threads.begin(), s_.threads.end(),
-                                        [](auto& a, auto& b) { return a.last_ns < b.last_ns; }));
-    s_.threads.push_back(Thread{hex_id(mix(fnv1a(session_), s_.calls + 1)), {}, system, 0});
-    best = &s_.threads.back();
+  if (best) {
+    const bool extends = best_len == best->messages.size();
+    if (best->tools == tools && (extends || best->system == system)) {
+      const bool changed = best->system != system;
+      best->messages = hashes;
+      best->system = system;
+      best->last_ns = t_ns;
+      return {best, best_len, best->role, best->parent, changed};
+    }
+    return {best, best_len, "side", best->parent, false};
   }
-  best->messages = hashes;
-  return *best;
+  const ModelToolCall* call = spawning_call(req);
+  Thread& t = new_thread(req, system, call != nullptr);
+  t.messages = hashes;
+  t.last_ns = t_ns;
+  if (call) start_agent(t, *call, req, t_ns);
+  return {&t, 0, t.role, t.parent, true};
+}
+
+Thread& LlmSynth::new_thread(const llm::RequestInfo& req, uint64_t system, bool spawned) {
+  if (s_.threads.size() >= kThreadsKept)
+    s_.threads.erase(std::min_element(s_.threads.begin(), s_.threads.end(),
+                                      [](auto& a, auto& b) { return a.last_ns < b.last_ns; }));
+  Thread t;
+  t.id = hex_id(mix(fnv1a(session_), s_.calls));
+  t.system = system;
+  t.tools = !req.tools.empty();
+  const bool conversation_exists =
+      std::any_of(s_.threads.begin(), s_.threads.end(), [](const Thread& x) { return x.tools; });
+  if (spawned) t.role = "subagent";
+  else if (!t.tools && conversation_exists) t.role = "side";  // e.g. a title or summary request
+  else t.role = "main";
+  s_.threads.push_back(std::move(t));
+  return s_.threads.back();
+}
+
+// The tool call a new conversation was started by: one whose task text its first user
+// message (or system prompt) carries, open or recently returned (spawn-style tools return
+// at once); else, for a conversation with tools, the newest open call (it runs inside it).
+const ModelToolCall* LlmSynth::spawning_call(const llm::RequestInfo& req) const {
+  const std::string first = first_user_text(req.messages);
+  const std::string system = blocks_text(req.system);
+  auto carries_task = [&](const ModelToolCall& c) {
+    return std::any_of(c.task.begin(), c.task.end(), [&](const std::string& t) {
+      return first.find(t) != std::string::npos || system.find(t) != std::string::npos;
+    });
+  };
+  for (auto it = s_.open_calls.rbegin(); it != s_.open_calls.rend(); ++it)
+    if (carries_task(*it)) return &*it;
+  for (auto it = s_.recent_calls.rbegin(); it != s_.recent_calls.rend(); ++it)
+    if (carries_task(*it)) return &*it;
+  if (!req.tools.empty() && !s_.open_calls.empty()) return &s_.open_calls.back();
+  return nullptr;
+}
+
+void LlmSynth::start_agent(Thread& t, const ModelToolCall& call, const llm::RequestInfo& req, uint64_t t_ns) {
+  InProcessAgent a;
+  a.span = t.id;
+  a.tool_span = call.span;
+  a.tool_name = call.name;
+  a.parent_thread = call.thread;
+  a.t_start = t_ns;
+  const bool open = std::any_of(s_.open_calls.begin(), s_.open_calls.end(),
+                                [&](const ModelToolCall& c) { return c.span == call.span; });
+  a.tool_returned = !open;
+  json::object d;
+  d["how"] = "in_process";
+  d["thread"] = t.id;
+  d["tool_name"] = call.name;
+  d["tool_id"] = call.id;
+  d["task"] = capped(first_user_text(req.messages), kTextKept);
+  d["tool_returned"] = a.tool_returned;
+  t.parent = a.span;
+  emit_(EventType::subagent_spawned, t_ns, a.span, call.span, std::move(d));
+  if (!open) {
+    // A returned call starts one child: later conversations carrying its task are not it.
+    auto it = std::find_if(s_.recent_calls.begin(), s_.recent_calls.end(),
+                           [&](const ModelToolCall& c) { return c.span == a.tool_span; });
+    if (it != s_.recent_calls.end()) s_.recent_calls.erase(it);
+  }
+  s_.agents.push_back(std::move(a));
+}
+
+void LlmSynth::end_agent(std::vector<InProcessAgent>::iterator it, uint64_t t_ns, std::string status,
+                         json::object provenance) {
+  InProcessAgent a = std::move(*it);
+  s_.agents.erase(it);
+  json::object d;
+  d["how"] = "in_process";
+  d["thread"] = a.span;
+  d["tool_name"] = a.tool_name;
+  d["status"] = status;
+  d["final_text"] = a.outputs.empty() ? "" : a.outputs.back().text;
+  d["provenance"] = std::move(provenance);
+  d["llm_calls"] = a.calls;
+  d["usage"] = to_json(a.usage);
+  d["duration_s"] = ms(a.t_start, t_ns) / 1e3;
+  emit_(EventType::subagent_ended, t_ns, a.span, a.tool_span, std::move(d));
+  // A sub-agent of a sub-agent: its calls count towards the one that started it.
+  if (InProcessAgent* up = agent(a.parent_thread)) {
+    up->calls += a.calls;
+    up->usage.add(a.usage);
+  }
+}
+
+// Spawn-style sub-agents end when their answer shows up in another conversation's new
+// messages (OpenClaw announces a child's result into its parent's conversation).
+void LlmSynth::end_announced_agents(const llm::RequestInfo& req, size_t first_new, const std::string& thread,
+                                    const std::string& span, uint64_t t_ns) {
+  for (size_t k = 0; k < s_.agents.size();) {
+    InProcessAgent& a = s_.agents[k];
+    json::object where;
+    if (a.tool_returned && a.span != thread && !a.outputs.empty()) {
+      for (size_t i = first_new; i < req.messages.size() && where.empty(); ++i) {
+        std::string_view how = found_in(message_text(req.messages[i]), a.outputs.back().text);
+        if (how.empty()) continue;
+        where["returned_in"] = "message";
+        where["llm_span"] = span;
+        where["thread"] = thread;
+        where["message"] = i;
+        where["role"] = str(req.messages[i].as_object(), "role");
+        where["outputs"] = json::array{json::object{{"span", a.outputs.back().span}, {"match", how}}};
+      }
+    }
+    if (where.empty()) {
+      ++k;
+      continue;
+    }
+    end_agent(s_.agents.begin() + static_cast<std::ptrdiff_t>(k), t_ns, "ok", std::move(where));
+  }
 }
 
 void LlmSynth::on_request(uint64_t conn_id, CapturedConn& c, const http::Exchange& ex) {
@@ -284,32 +660,32 @@ void LlmSynth::on_request(uint64_t conn_id, CapturedConn& c, const http::Exchang
     emit_(EventType::llm_input, ex.request.t_start_ns, span, session_, std::move(d));
     return;
   }
-  std::vector<uint64_t> hashes;
-  for (const auto& m : req->messages) hashes.push_back(fnv1a(json::serialize(m)));
-  const uint64_t system = fnv1a(json::serialize(req->system));
-  size_t first_new = 0;
-  Thread& thread = thread_for(hashes, system, &first_new);
-  const bool system_changed = first_new == 0 || thread.system != system;
-  thread.system = system;
-  thread.last_ns = ex.request.t_start_ns;
-  const std::string thread_id = thread.id;
-  close_answered_calls(req.value(), first_new, ex.request.t_start_ns);
+  const uint64_t t = ex.request.t_start_ns;
+  Placement p = place(req.value(), t);
+  const std::string thread_id = p.thread->id;
+  // The system prompt when new to the reader: a new conversation, a changed or a side one.
+  const bool show_system = p.first_new == 0 || p.role == "side" || p.system_changed;
+  close_answered_calls(req.value(), p.first_new, t);
+  end_announced_agents(req.value(), p.first_new, thread_id, span, t);
+  if (InProcessAgent* a = agent(p.parent)) ++a->calls;
+  s_.exchanges[span] = {thread_id, p.role, p.parent};
 
   json::object d = call_fields(req.value());
   d["connection"] = hex_id(conn_id);
   d["exchange"] = ex.index;
   d["thread"] = thread_id;
+  d["thread_role"] = p.role;
   d["request_bytes"] = req->request_bytes;
   d["messages_total"] = req->messages.size();
-  d["messages_added_from"] = first_new;
+  d["messages_added_from"] = p.first_new;
   json::array added;
-  for (size_t i = first_new; i < req->messages.size(); ++i) added.push_back(req->messages[i]);
+  for (size_t i = p.first_new; i < req->messages.size(); ++i) added.push_back(req->messages[i]);
   d["messages_added"] = std::move(added);
-  if (system_changed) d["system"] = req->system;
+  if (show_system) d["system"] = req->system;
   d["tools"] = names(req->tools);
   if (!c.host.empty()) d["sni"] = c.host;
   if (!ex.request.error.empty()) d["error"] = ex.request.error;
-  emit_(EventType::llm_input, ex.request.t_start_ns, span, session_, std::move(d));
+  emit_(EventType::llm_input, t, span, p.parent.empty() ? session_ : p.parent, std::move(d));
 }
 
 void LlmSynth::close_answered_calls(const llm::RequestInfo& req, size_t first_new, uint64_t t_ns) {
@@ -325,20 +701,49 @@ void LlmSynth::close_answered_calls(const llm::RequestInfo& req, size_t first_ne
       auto it = std::find_if(s_.open_calls.begin(), s_.open_calls.end(), [&](const ModelToolCall& c) {
         return id.empty() ? c.name == name : c.id == id;  // no id (Gemini, Ollama): by name
       });
-      if (it == s_.open_calls.end()) continue;  // answered before tracing began, or twice
-      const std::string result = str(*block, "content");
-      json::object d;
-      d["source"] = "model";
-      d["id"] = it->id;
-      d["name"] = it->name;
-      d["result"] = result;
-      d["result_bytes"] = result.size();
-      const json::value* err = block->if_contains("is_error");
-      d["is_error"] = err && err->is_bool() && err->get_bool();
-      d["duration_s"] = ms(it->t_start, t_ns) / 1e3;
-      emit_(EventType::after_tool_call, t_ns, it->span, it->llm_span, std::move(d));
-      s_.open_calls.erase(it);
+      if (it != s_.open_calls.end()) close_call(it, *block, t_ns);  // else: answered before tracing began, or twice
     }
+  }
+}
+
+void LlmSynth::close_call(std::vector<ModelToolCall>::iterator it, const json::object& block, uint64_t t_ns) {
+  ModelToolCall call = std::move(*it);
+  s_.open_calls.erase(it);
+  const std::string result = str(block, "content");
+  json::object d;
+  d["source"] = "model";
+  d["id"] = call.id;
+  d["name"] = call.name;
+  d["result"] = result;
+  d["result_bytes"] = result.size();
+  const json::value* err = block.if_contains("is_error");
+  d["is_error"] = err && err->is_bool() && err->get_bool();
+  d["duration_s"] = ms(call.t_start, t_ns) / 1e3;
+  emit_(EventType::after_tool_call, t_ns, call.span, call.llm_span, std::move(d));
+
+  // Sub-agents this call ran end with it when their output came back in its result, or
+  // when they had answered; otherwise the call only started them (spawn-style).
+  for (size_t k = 0; k < s_.agents.size();) {
+    InProcessAgent& a = s_.agents[k];
+    if (a.tool_span != call.span) {
+      ++k;
+      continue;
+    }
+    json::array outputs;
+    for (const auto& o : a.outputs)
+      if (std::string_view how = found_in(result, o.text); !how.empty())
+        outputs.push_back(json::object{{"span", o.span}, {"match", how}});
+    if (outputs.empty() && !a.answered) {
+      a.tool_returned = true;
+      ++k;
+      continue;
+    }
+    json::object where{{"returned_in", "tool_result"}, {"tool_span", call.span}, {"outputs", std::move(outputs)}};
+    end_agent(s_.agents.begin() + static_cast<std::ptrdiff_t>(k), t_ns, "ok", std::move(where));
+  }
+  if (!call.task.empty()) {
+    s_.recent_calls.push_back(std::move(call));
+    if (s_.recent_calls.size() > kRecentCallsKept) s_.recent_calls.erase(s_.recent_calls.begin());
   }
 }
 
@@ -346,6 +751,11 @@ void LlmSynth::on_exchange(uint64_t conn_id, CapturedConn& c, const http::Exchan
   auto api = llm::detect(ex.request);
   if (!api) return;
   const std::string span = exchange_span(conn_id, ex.index);
+  LlmState::ExchangeContext ctx;
+  if (auto it = s_.exchanges.find(span); it != s_.exchanges.end()) {
+    ctx = std::move(it->second);
+    s_.exchanges.erase(it);
+  }
   auto req = llm::parse_request(*api, ex.request);
   llm::RequestInfo info = req ? std::move(req.value()) : llm::RequestInfo{};
   info.api = *api;
@@ -363,6 +773,7 @@ void LlmSynth::on_exchange(uint64_t conn_id, CapturedConn& c, const http::Exchan
   json::object d = call_fields(info);
   d["connection"] = hex_id(conn_id);
   d["exchange"] = ex.index;
+  if (!ctx.thread.empty()) d["thread"] = ctx.thread;
   d["model_returned"] = resp.model;
   d["status"] = resp.status;
   if (resp.usage) d["usage"] = llm::to_json(*resp.usage);
@@ -381,11 +792,12 @@ void LlmSynth::on_exchange(uint64_t conn_id, CapturedConn& c, const http::Exchan
   d["response_bytes"] = resp.response_bytes;
   if (!error.empty()) d["error"] = error;
   if (!c.host.empty()) d["sni"] = c.host;
-  emit_(EventType::llm_output, t_end, span, session_, std::move(d));
+  emit_(EventType::llm_output, t_end, span, ctx.parent.empty() ? session_ : ctx.parent, std::move(d));
 
   for (size_t k = 0; k < resp.tool_calls.size(); ++k) {
     const auto& call = resp.tool_calls[k];
-    ModelToolCall open{hex_id(mix(fnv1a(span), k + 1)), call.id, call.name, span, t_end};
+    ModelToolCall open{hex_id(mix(fnv1a(span), k + 1)), call.id, call.name, span, t_end, ctx.thread,
+                       task_texts(call.arguments)};
     json::object t;
     t["source"] = "model";
     t["id"] = call.id;
@@ -394,6 +806,35 @@ void LlmSynth::on_exchange(uint64_t conn_id, CapturedConn& c, const http::Exchan
     emit_(EventType::before_tool_call, t_end, open.span, span, std::move(t));
     s_.open_calls.push_back(std::move(open));
   }
+  on_output(ctx, span, resp);
+}
+
+// Totals and the latest answer, of the session and of the sub-agent the call belongs to.
+void LlmSynth::on_output(const LlmState::ExchangeContext& ctx, const std::string& span,
+                         const llm::ResponseInfo& resp) {
+  if (resp.usage) s_.usage.add(*resp.usage);
+  const bool answer = ctx.role != "side" && !resp.text.empty();
+  if (answer) {
+    s_.final_text = capped(resp.text, kTextKept);
+    s_.final_span = span;
+  }
+  InProcessAgent* a = agent(ctx.parent);
+  if (!a) return;
+  if (resp.usage) a->usage.add(*resp.usage);
+  if (ctx.role != "subagent" || ctx.thread != a->span) return;  // a side call of the sub-agent
+  a->answered = resp.tool_calls.empty() && resp.error.empty() && resp.status < 300;
+  if (answer) {
+    a->outputs.push_back({span, capped(resp.text, kTextKept)});
+    if (a->outputs.size() > kAgentOutputsKept) a->outputs.erase(a->outputs.begin());
+  }
+}
+
+std::string first_user_text(const json::array& messages) {
+  for (const auto& m : messages) {
+    const json::object* o = m.if_object();
+    if (o && str(*o, "role") == "user") return message_text(m);
+  }
+  return {};
 }
 
 }  // namespace clawtrace

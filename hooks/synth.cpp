@@ -111,6 +111,11 @@ json::object to_json(const SessionState& s) {
   if (s.observed_status) o["observed_status"] = *s.observed_status;
   o["ended"] = s.ended;
   o["llm"] = to_json(s.llm);
+  if (s.subagent_of)
+    o["subagent_of"] = json::object{{"session", s.subagent_of->session}, {"parent", s.subagent_of->parent},
+                                    {"t_start", s.subagent_of->t_start}};
+  o["nested_usage"] = to_json(s.nested_usage);
+  o["nested_calls"] = s.nested_calls;
   return o;
 }
 
@@ -143,6 +148,16 @@ Result<SessionState> session_state_from_json(const json::value& v) {
     s.observed_status = st->to_number<int>();
   if (auto* e = o->if_contains("ended"); e && e->is_bool()) s.ended = e->as_bool();
   s.llm = llm_state_from_json(o->if_contains("llm"));
+  if (auto* l = o->if_contains("subagent_of"); l && l->is_object()) {
+    const json::object& j = l->get_object();
+    SubagentLink link;
+    if (auto* x = j.if_contains("session"); x && x->is_string()) link.session = x->get_string();
+    if (auto* x = j.if_contains("parent"); x && x->is_string()) link.parent = x->get_string();
+    if (auto* x = j.if_contains("t_start"); x && x->is_number()) link.t_start = x->to_number<uint64_t>();
+    s.subagent_of = std::move(link);
+  }
+  s.nested_usage = token_totals_from_json(o->if_contains("nested_usage"));
+  if (auto* n = o->if_contains("nested_calls"); n && n->is_number()) s.nested_calls = n->to_number<uint64_t>();
   return s;
 }
 
@@ -209,7 +224,8 @@ LlmSynth Synthesizer::llm_synth(SessionState& s) {
   return LlmSynth(s.llm, s.info.id,
                   [this, &s](EventType type, uint64_t t_ns, std::string span,
                              std::optional<std::string> parent, json::object data) {
-                    if (type == EventType::llm_input) ++s.info.llm_calls;
+                    if (type == EventType::llm_input && s.info.llm_calls++ == 0)
+                      on_first_llm_call(s, t_ns, data);
                     if (type == EventType::before_tool_call) ++s.info.tool_calls;
                     emit(s, type, t_ns, std::move(span), std::move(parent), std::move(data));
                   });
@@ -377,7 +393,7 @@ void Synthesizer::end_session(SessionState& s, uint64_t t_ns, json::object data,
                               SessionStatus status) {
   for (auto& sp : s.spans)
     if (!sp.closed) on_span_end(s, sp, t_ns, std::nullopt, std::nullopt);
-  llm_synth(s).finish(t_ns);
+  llm_synth(s).finish(t_ns, status == SessionStatus::truncated);
   if (!s.llm.warnings.empty()) {
     json::array w;
     for (const auto& x : s.llm.warnings) w.emplace_back(x);
@@ -389,6 +405,66 @@ void Synthesizer::end_session(SessionState& s, uint64_t t_ns, json::object data,
   data["status"] = to_string(status);
   data["duration_s"] = seconds(s.info.start_ns, t_ns);
   emit(s, EventType::session_end, t_ns, s.info.id, s.info.parent_span, std::move(data));
+  end_subagent(s, t_ns, status);
+}
+
+// A child session making its first LLM call is a sub-agent of the nearest agent session
+// above it (sessions in between, like `sh -c` or `xargs`, only carried it), or of the
+// root when none above has called a model yet. It hangs under the model tool call that
+// was open when its process was started, else under that process span.
+void Synthesizer::on_first_llm_call(SessionState& s, uint64_t t_ns, const json::object& input) {
+  if (!s.info.parent_session || s.subagent_of) return;
+  SessionState* anchor = nullptr;
+  std::string at;
+  const SessionState* cur = &s;
+  for (int depth = 0; depth < 256 && cur->info.parent_session; ++depth) {
+    SessionState* up = book_.find(*cur->info.parent_session);
+    if (!up || up == &s) break;
+    at = cur->info.parent_span.value_or(up->info.id);
+    anchor = up;
+    if (up->info.llm_calls > 0) break;
+    cur = up;
+  }
+  if (!anchor) return;
+  std::string parent = at;
+  if (const ProcSpan* sp = find_span(*anchor, at); sp && !sp->parent.empty()) parent = sp->parent;
+  std::string tool = llm_synth(*anchor).open_tool_name(parent);
+  json::object d;
+  d["how"] = "process";
+  d["child_session"] = s.info.id;
+  d["process_span"] = at;
+  d["tool_name"] = tool.empty() ? tool_name(s.info.argv, "process") : tool;
+  d["pid"] = s.info.pid;
+  d["argv"] = to_array(s.info.argv);
+  if (auto* added = input.if_contains("messages_added"); added && added->is_array())
+    d["task"] = first_user_text(added->get_array());
+  emit(*anchor, EventType::subagent_spawned, t_ns, s.info.id, parent, std::move(d));
+  s.subagent_of = SubagentLink{anchor->info.id, parent, t_ns};
+}
+
+// The sub-agent's end, reported in the agent session that announced it, with its answer
+// and token totals (its own calls and those of the sub-agents under it).
+void Synthesizer::end_subagent(SessionState& s, uint64_t t_ns, SessionStatus status) {
+  if (!s.subagent_of) return;
+  SessionState* up = book_.find(s.subagent_of->session);
+  if (!up) return;
+  TokenTotals total = s.llm.usage;
+  total.add(s.nested_usage);
+  const uint64_t calls = s.info.llm_calls + s.nested_calls;
+  json::object d;
+  d["how"] = "process";
+  d["child_session"] = s.info.id;
+  d["status"] = to_string(status);
+  if (s.info.exit_code) d["exit_code"] = *s.info.exit_code;
+  if (s.info.signal) d["signal"] = *s.info.signal;
+  d["final_text"] = s.llm.final_text;
+  d["provenance"] = json::object{{"returned_in", "process"}, {"session", s.info.id}, {"llm_span", s.llm.final_span}};
+  d["llm_calls"] = calls;
+  d["usage"] = to_json(total);
+  d["duration_s"] = seconds(s.subagent_of->t_start, t_ns);
+  emit(*up, EventType::subagent_ended, t_ns, s.info.id, s.subagent_of->parent, std::move(d));
+  up->nested_usage.add(total);
+  up->nested_calls += calls;
 }
 
 void Synthesizer::finish_truncated(const std::string& session, uint64_t t_ns) {

@@ -28,6 +28,14 @@ struct ProcSpan {
   std::string parent;  // the span it nests under: a model tool call, or the session
 };
 
+// Where a session that turned out to be a sub-agent was announced: the agent session
+// above it (subagent_spawned there) and the span it hangs under.
+struct SubagentLink {
+  std::string session;
+  std::string parent;
+  uint64_t t_start = 0;
+};
+
 // Everything ingestion remembers about a session between passes.
 struct SessionState {
   SessionInfo info;
@@ -36,6 +44,9 @@ struct SessionState {
   std::optional<int> observed_status;    // raw wait status seen by a parent or `clawtrace run`
   bool ended = false;
   LlmState llm;                          // captured connections, conversations, model tool calls
+  std::optional<SubagentLink> subagent_of;
+  TokenTotals nested_usage;              // of the process sub-agents that ended under it
+  uint64_t nested_calls = 0;
 };
 
 boost::json::object to_json(const SessionState& s);
@@ -70,6 +81,8 @@ class Synthesizer {
   void on_exit(SessionState& s, const SpoolRecord& r);
   void end_session(SessionState& s, uint64_t t_ns, boost::json::object data, SessionStatus status);
   void link_child(SessionState& child);
+  void on_first_llm_call(SessionState& s, uint64_t t_ns, const boost::json::object& input);
+  void end_subagent(SessionState& s, uint64_t t_ns, SessionStatus status);
   LlmSynth llm_synth(SessionState& s);
   void emit(SessionState& s, EventType type, uint64_t t_ns, std::string span,
             std::optional<std::string> parent, boost::json::object data);
