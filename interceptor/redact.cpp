@@ -674,6 +674,44 @@ size_t secret_flag_len(const char* arg, size_t n) {
   return 0;
 }
 
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+
+// A command line inside one argument (`sh -c "agent --api-key sk-… --x"`): the word after
+// a credential flag, or after its '=', is masked.
+void mask_flag_words(char* s, size_t n) {
+  bool mask_next = false;
+  for (size_t at = 0; at < n;) {
+    while (at < n && is_blank(s[at])) ++at;
+    size_t end = at;
+    while (end < n && !is_blank(s[end])) ++end;
+    if (end == at) break;
+    if (mask_next) {
+      memset(s + at, '*', end - at);
+      mask_next = false;
+    } else if (const size_t flag = secret_flag_len(s + at, end - at)) {
+      if (at + flag < end) memset(s + at + flag + 1, '*', end - at - flag - 1);  // --key=VALUE
+      else mask_next = true;
+    }
+    at = end;
+  }
+}
+
+// A quoted header inside a command line (`curl -H 'x-api-key: sk-…' …`): the value is
+// masked up to the closing quote, an authorization scheme left visible.
+void mask_quoted_headers(char* s, size_t n) {
+  for (size_t q = 0; q < n; ++q) {
+    if ((s[q] != '\'' && s[q] != '"') || (q > 0 && !is_blank(s[q - 1]))) continue;
+    size_t at = q + 1, name = at;
+    while (at < n && is_name_char(s[at])) ++at;
+    if (at == name || at >= n || s[at] != ':' || header_field(s + name, at - name) == kNoField) continue;
+    ++at;
+    while (at < n && s[at] == ' ') ++at;
+    at += scheme_prefix(s + at, n - at);
+    while (at < n && s[at] != s[q]) s[at++] = '*';
+    q = at;
+  }
+}
+
 }  // namespace
 
 bool is_secret_flag(const char* arg) {
@@ -688,6 +726,8 @@ void redact_argument(char* s, size_t n) {
     memset(s + flag + 1, '*', n - flag - 1);  // --api-key=VALUE
     return;
   }
+  mask_flag_words(s, n);
+  mask_quoted_headers(s, n);
   SecretSet none;
   Redactor r;
   char line_start = '\n';

@@ -243,6 +243,7 @@ Trace Fixture::trace() const {
   auto sessions = (*store)->sessions();
   if (!sessions) return t;
   t.session_count = sessions->size();
+  t.infos = *sessions;
   for (const auto& info : *sessions) {
     auto ev = (*store)->events(info.id);
     if (ev) t.events.insert(t.events.end(), ev->begin(), ev->end());
@@ -250,6 +251,17 @@ Trace Fixture::trace() const {
   std::stable_sort(t.events.begin(), t.events.end(),
                    [](const Event& a, const Event& b) { return a.t_ns < b.t_ns; });
   return t;
+}
+
+SpanTree Fixture::tree(const std::string& root) const {
+  auto store = Store::open(dir_ / "store", StoreOptions{.read_only = true});
+  if (!store) {
+    ADD_FAILURE() << store.error();
+    return {};
+  }
+  auto t = load_span_tree(**store, root);
+  if (!t) ADD_FAILURE() << t.error();
+  return t ? std::move(t.value()) : SpanTree{};
 }
 
 std::vector<json::object> Fixture::standin_log() const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "event.h"
+#include "tree.h"
 
 namespace clawtrace::e2e {
 
@@ -31,6 +32,7 @@ struct ToolSpan {
 class Trace {
  public:
   std::vector<Event> events;
+  std::vector<SessionInfo> infos;
   size_t session_count = 0;
   std::vector<const Event*> of(EventType t) const;
   std::vector<ToolSpan> model_tool_calls() const;
@@ -54,6 +56,7 @@ class Fixture {
   Output run_traced(const std::vector<std::string>& argv,
                     const std::vector<std::string>& extra_env = {}) const;
   Trace trace() const;
+  SpanTree tree(const std::string& root) const;  // after trace() has ingested
   std::vector<boost::json::object> standin_log() const;  // LLM exchanges only
   void expect_no_secret_in_store() const;
   const std::filesystem::path& dir() const { return dir_; }

@@ -377,6 +377,24 @@ TEST(Redact, OrdinaryTrafficIsNeverHeldBack) {
   for (size_t h : holds) EXPECT_EQ(h, 0u);
 }
 
+// Arguments as the preload records them: a flag's value, `--flag=value`, and a command
+// line inside one argument (what `sh -c` receives).
+TEST(RedactArgument, CredentialFlagsAndShellCommands) {
+  auto masked = [](std::string a) {
+    redact_argument(a.data(), a.size());
+    return a;
+  };
+  EXPECT_EQ(masked("--api-key=sk-123"), "--api-key=******");
+  EXPECT_EQ(masked("python3 agent.py --key sk-abc123 --depth 2"), "python3 agent.py --key ********* --depth 2");
+  EXPECT_EQ(masked("run --token='t0k' -v"), "run --token=***** -v");
+  EXPECT_EQ(masked("agent --keyboard sk-not-a-secret"), "agent --keyboard sk-not-a-secret");
+  EXPECT_EQ(masked("curl -H 'x-api-key: sk-abc' u"), "curl -H 'x-api-key: ******' u");
+  EXPECT_EQ(masked(R"(curl -H "Authorization: Bearer sk-x" -d '{"a":1}' u)"),
+            R"(curl -H "Authorization: Bearer ****" -d '{"a":1}' u)");
+  EXPECT_TRUE(is_secret_flag("--key"));
+  EXPECT_FALSE(is_secret_flag("--key=v"));
+}
+
 TEST(Redact, Throughput) {
   // Ordinary chat JSON: many short strings and keys, no credentials.
   std::string json = R"({"model":"gpt-4o","messages":[)";

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "cli.h"
+#include "tree.h"
 
 namespace json = boost::json;
 
@@ -15,8 +16,10 @@ constexpr const char* kHelp = R"(usage: clawtrace events SESSION [--tree]
 Prints the session's events as JSON lines, in order:
   {"seq":N,"t_ns":N,"type":"...","session":"ID","span":"ID","parent":"ID"|null,"data":{...}}
 --tree prints the span tree instead: the session, its LLM calls (model, usage, stop
-reason), the tool calls the model asked for, the processes started (nested under the tool
-call that was open), and the sessions of those processes, to any depth.
+reason; side calls marked), the tool calls the model asked for, the processes started
+(nested under the tool call that was open), the sessions of those processes, and
+sub-agents (under the call that started them, with their own calls or session), to any
+depth.
 )";
 
 std::string str(const json::object& o, std::string_view k) {
@@ -53,19 +56,11 @@ std::string num(const json::object& o, std::string_view k) {
   return std::to_string(v->to_number<int64_t>());
 }
 
-// One span of a session: an LLM call (llm_input/llm_output) or a tool call (model or
-// process), with the events that opened and closed it.
-struct SpanNode {
-  std::string kind;  // llm, tool
-  const Event* open = nullptr;
-  const Event* close = nullptr;
-  std::string parent;
-};
-
 std::string llm_line(const SpanNode& n) {
-  const json::object& in = n.open->data;
+  const json::object& in = n.open ? n.open->data : n.close->data;
   std::string line = "llm " + str(in, "model") + "  (" + str(in, "api");
   if (auto* st = in.if_contains("stream"); st && st->is_bool() && st->get_bool()) line += ", stream";
+  if (std::string role = str(in, "thread_role"); role == "side") line += ", side call";
   line += ")";
   if (!n.close) return line + "  waiting";
   const json::object& out = n.close->data;
@@ -83,108 +78,66 @@ std::string llm_line(const SpanNode& n) {
   return line;
 }
 
-std::string tool_line(const SpanNode& n) {
-  const json::object& d = (n.close ? n.close : n.open)->data;
-  std::string took;
+std::string took(const json::object& d) {
   if (auto* ds = d.if_contains("duration_s"); ds && ds->is_number())
-    took = ", " + format_duration(ds->to_number<double>());
-  if (str(d, "source") == "model") {
-    std::string state = !n.close ? "open" : d.contains("abandoned") ? "abandoned"
-                      : (d.contains("is_error") && d.at("is_error").is_bool() && d.at("is_error").get_bool()) ? "error" : "ok";
-    std::string args = str(n.open->data, "arguments");
-    if (args.size() > 60) args = args.substr(0, 57) + "...";
-    return "tool " + str(d, "name") + " " + args + "  (model, " + state + took + ")";
-  }
-  return "process " + str(d, "name") + "  (" + str(d, "how") + ", " +
-         (n.close ? outcome(d) : std::string("running")) + took + ")";
+    return ", " + format_duration(ds->to_number<double>());
+  return "";
 }
 
-class TreePrinter {
- public:
-  explicit TreePrinter(Store& store) : store_(store) {}
+std::string tool_line(const SpanNode& n) {
+  const json::object& d = (n.close ? n.close : n.open)->data;
+  std::string state = !n.close ? "open" : d.contains("abandoned") ? "abandoned"
+                    : (d.contains("is_error") && d.at("is_error").is_bool() && d.at("is_error").get_bool()) ? "error" : "ok";
+  std::string args = n.open ? str(n.open->data, "arguments") : "";
+  return "tool " + str(d, "name") + " " + one_line(args, 60) + "  (model, " + state + took(d) + ")";
+}
 
-  Result<void> load() {
-    auto all = store_.sessions();
-    if (!all) return fail(all.error());
-    for (auto& s : *all) {
-      if (s.parent_session) children_[*s.parent_session].push_back(s.id);
-      sessions_[s.id] = std::move(s);
-    }
-    return {};
+std::string process_line(const SpanNode& n) {
+  const json::object& d = (n.close ? n.close : n.open)->data;
+  return "process " + str(d, "name") + "  (" + str(d, "how") + ", " +
+         (n.close ? outcome(d) : std::string("running")) + took(d) + ")";
+}
+
+std::string subagent_line(const SpanNode& n) {
+  const json::object& d = (n.open ? n.open : n.close)->data;
+  std::string line = "sub-agent via " + str(d, "tool_name") + "  (" + (str(d, "how") == "process" ? "process" : "in-process");
+  if (!n.close) return line + ", running)  " + one_line(str(d, "task"), 80);
+  const json::object& end = n.close->data;
+  line += ", " + str(end, "status") + ", " + num(end, "llm_calls") + " calls" + took(end) + ")";
+  if (auto* u = end.if_contains("usage"); u && u->is_object())
+    line += "  in " + num(u->get_object(), "input") + " · out " + num(u->get_object(), "output");
+  if (!str(end, "final_text").empty()) line += "  → " + one_line(str(end, "final_text"), 60);
+  return line;
+}
+
+std::string session_line(const SpanTree& tree, const SpanNode& n) {
+  auto it = tree.sessions.find(n.session);
+  if (it == tree.sessions.end()) return "session " + n.session;
+  const SessionInfo& s = it->second;
+  std::string status(to_string(s.status));
+  if (s.exit_code) status += ", exit " + std::to_string(*s.exit_code);
+  if (s.signal) status += ", signal " + std::to_string(*s.signal);
+  std::string dur = s.end_ns ? format_duration(static_cast<double>(*s.end_ns - s.start_ns) / 1e9) : "running";
+  return "session " + s.id + "  " + one_line(shell_join(s.argv), 160) + "  [" + status + ", " + dur + "]";
+}
+
+std::string node_line(const SpanTree& tree, const SpanNode& n) {
+  switch (n.kind) {
+    case SpanNode::Kind::session: return session_line(tree, n);
+    case SpanNode::Kind::llm: return llm_line(n);
+    case SpanNode::Kind::tool: return tool_line(n);
+    case SpanNode::Kind::process: return process_line(n);
+    case SpanNode::Kind::subagent: return subagent_line(n);
   }
+  return {};
+}
 
-  void print_session(const std::string& id, const std::string& prefix, bool last, bool root) {
-    const SessionInfo& s = sessions_.at(id);
-    std::string status(to_string(s.status));
-    if (s.exit_code) status += ", exit " + std::to_string(*s.exit_code);
-    if (s.signal) status += ", signal " + std::to_string(*s.signal);
-    std::string dur = s.end_ns ? format_duration(static_cast<double>(*s.end_ns - s.start_ns) / 1e9) : "running";
-    std::printf("%s%ssession %s  %s  [%s, %s]\n", prefix.c_str(), root ? "" : (last ? "└─ " : "├─ "),
-                id.c_str(), one_line(shell_join(s.argv), 160).c_str(), status.c_str(), dur.c_str());
-    const std::string inner = prefix + (root ? "" : (last ? "   " : "│  "));
-    auto events = store_.events(id);
-    if (!events) {
-      std::printf("%s  (events unreadable: %s)\n", inner.c_str(), events.error().c_str());
-      return;
-    }
-    spans_.clear();
-    kids_.clear();
-    for (const auto& e : *events) add_event(id, e);
-    for (const auto& child : children_[id]) {
-      const auto& cs = sessions_.at(child);
-      const std::string at = cs.parent_span && spans_.count(*cs.parent_span) ? *cs.parent_span : id;
-      kids_[at].push_back(Kid{child, true});
-    }
-    print_children(id, inner, std::map<std::string, SpanNode>(spans_), std::map<std::string, std::vector<Kid>>(kids_));
-  }
-
- private:
-  struct Kid {
-    std::string id;
-    bool session = false;
-  };
-
-  void add_event(const std::string& session, const Event& e) {
-    const bool opens = e.type == EventType::llm_input || e.type == EventType::before_tool_call;
-    const bool closes = e.type == EventType::llm_output || e.type == EventType::after_tool_call;
-    if (!opens && !closes) return;
-    auto [it, fresh] = spans_.try_emplace(e.span);
-    SpanNode& n = it->second;
-    if (fresh) {
-      n.kind = e.type == EventType::llm_input || e.type == EventType::llm_output ? "llm" : "tool";
-      n.parent = e.parent.value_or(session);
-      kids_[n.parent].push_back(Kid{e.span, false});
-    }
-    if (opens) n.open = &e;
-    else n.close = &e;
-    if (!n.open) n.open = &e;
-  }
-
-  void print_children(const std::string& at, const std::string& prefix,
-                      const std::map<std::string, SpanNode>& spans,
-                      const std::map<std::string, std::vector<Kid>>& kids) {
-    auto it = kids.find(at);
-    if (it == kids.end()) return;
-    const auto& list = it->second;
-    for (size_t i = 0; i < list.size(); ++i) {
-      const bool last = i + 1 == list.size();
-      if (list[i].session) {
-        print_session(list[i].id, prefix, last, false);
-        continue;
-      }
-      const SpanNode& n = spans.at(list[i].id);
-      std::printf("%s%s%s\n", prefix.c_str(), last ? "└─ " : "├─ ",
-                  (n.kind == "llm" ? llm_line(n) : tool_line(n)).c_str());
-      print_children(list[i].id, prefix + (last ? "   " : "│  "), spans, kids);
-    }
-  }
-
-  Store& store_;
-  std::map<std::string, SessionInfo> sessions_;
-  std::map<std::string, std::vector<std::string>> children_;
-  std::map<std::string, SpanNode> spans_;
-  std::map<std::string, std::vector<Kid>> kids_;
-};
+void print_tree(const SpanTree& tree, size_t at, const std::string& prefix, bool last, bool root) {
+  std::printf("%s%s%s\n", prefix.c_str(), root ? "" : (last ? "└─ " : "├─ "), node_line(tree, tree.nodes[at]).c_str());
+  const std::string inner = prefix + (root ? "" : (last ? "   " : "│  "));
+  const auto& kids = tree.nodes[at].children;
+  for (size_t i = 0; i < kids.size(); ++i) print_tree(tree, kids[i], inner, i + 1 == kids.size(), false);
+}
 
 }  // namespace
 
@@ -207,9 +160,9 @@ int cmd_events(const Globals& g, const std::vector<std::string>& args) {
   auto id = (*store)->resolve(spec);
   if (!id) return error(id.error());
   if (tree) {
-    TreePrinter printer(**store);
-    if (auto r = printer.load(); !r) return error(r.error());
-    printer.print_session(*id, "", true, true);
+    auto t = load_span_tree(**store, *id);
+    if (!t) return error(t.error());
+    print_tree(*t, 0, "", true, true);
     return 0;
   }
   auto events = (*store)->events(*id);
