@@ -142,8 +142,8 @@ TEST_P(Subagents, ThreeLinkedAgentSessions) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Launchers, Subagents, ::testing::Values("sh,spawn", "env,double_fork", "xargs,sh"),
-                         [](const auto& info) {
-                           std::string name = info.param;
+                         [](const auto& p) {
+                           std::string name = p.param;
                            for (char& c : name)
                              if (c == ',') c = '_';
                            return name;
@@ -167,14 +167,92 @@ TEST(SubagentsKilled, KilledSubagentIsTruncatedAndTheTreeAboveIsIntact) {
   EXPECT_EQ(str(end->data, "final_text"), kLeafAnswer);  // it had answered before it hung
   // The agents above ended normally, the middle one's tool result saying what happened.
   for (const auto& info : t.infos) {
-    if (info.id == s1 || info.id == s2) EXPECT_EQ(info.status, clawtrace::SessionStatus::ok) << info.id;
-    if (info.id == s3) EXPECT_EQ(info.status, clawtrace::SessionStatus::truncated);
+    if (info.id == s1 || info.id == s2) {
+      EXPECT_EQ(info.status, clawtrace::SessionStatus::ok) << info.id;
+    }
+    if (info.id == s3) {
+      EXPECT_EQ(info.status, clawtrace::SessionStatus::truncated);
+    }
   }
   const Event* up = in_session(t.of(EventType::subagent_ended), s1);
   ASSERT_NE(up, nullptr);
   EXPECT_EQ(str(up->data, "status"), "ok");
   SpanTree tree = f.tree(s1);
   EXPECT_EQ(path_to(tree, s3).size(), 8u);
+}
+
+}  // namespace
+
+namespace {
+
+const std::string kSubPrompt = "SUBTASK: list the TODO comments under src, by file";
+const std::string kSubAnswer = "SUB-ANSWER: two TODO comments, both in src/main.c.";
+
+// A Python agent whose Task tool runs a second conversation in the same process; a title
+// request without tools runs while the tool call is open.
+TEST(InProcessSubagents, TaskToolConversationIsASubagentAndTheTitleCallIsNot) {
+  e2e::Fixture f;
+  ASSERT_TRUE(f.start_standin(R"({"rules": [
+    {"when": {"has_tools": false}, "reply": {"text": "Repository tidy-up, step one"}},
+    {"when": {"last_is_tool_result": true, "nth": 1}, "reply": {"text": ")" + kSubAnswer + R"("}},
+    {"when": {"last_is_tool_result": true, "nth": 2}, "reply": {"text": "All done."}},
+    {"when": {"user_contains": "SUBTASK"}, "reply": {"tool_calls": [{"name": "bash", "arguments": {"command": "echo src/main.c: TODO one; echo src/main.c: TODO two"}}]}},
+    {"when": {"tool_offered": "Task"}, "reply": {"tool_calls": [{"name": "Task", "arguments": {"description": "find todos", "prompt": ")" +
+                                 kSubPrompt + R"("}}]}}
+  ]})"));
+  auto run = f.run_traced({e2e::python(), e2e::client_script("py_task_agent.py"), f.https_url(), "--cafile", f.cert(),
+                           "--key", e2e::kSecret});
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(run.out, "All done.\n");
+  e2e::Trace t = f.trace();
+  ASSERT_EQ(f.standin_log().size(), 5u);
+  const Event* task = nullptr;
+  const Event* task_end = nullptr;
+  const Event* inner_bash = nullptr;
+  for (const auto& c : t.model_tool_calls()) {
+    if (str(c.open->data, "name") == "Task") {
+      task = c.open;
+      task_end = c.close;
+    }
+    if (str(c.open->data, "name") == "bash") inner_bash = c.open;
+  }
+  ASSERT_TRUE(task && task_end && inner_bash);
+  auto spawned = t.of(EventType::subagent_spawned);
+  auto ended = t.of(EventType::subagent_ended);
+  ASSERT_EQ(spawned.size(), 1u);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(str(spawned[0]->data, "how"), "in_process");
+  EXPECT_EQ(spawned[0]->parent, task->span);
+  EXPECT_EQ(str(spawned[0]->data, "task"), kSubPrompt);
+  EXPECT_EQ(ended[0]->parent, task->span);
+  EXPECT_EQ(str(ended[0]->data, "final_text"), kSubAnswer);
+  EXPECT_EQ(str(ended[0]->data.at("provenance").as_object(), "returned_in"), "tool_result");
+  EXPECT_EQ(str(task_end->data, "result"), kSubAnswer);
+
+  // Roles: main, side (the title), sub-agent x2, main.
+  auto inputs = t.of(EventType::llm_input);
+  ASSERT_EQ(inputs.size(), 5u);
+  std::vector<std::string> roles;
+  for (const auto* in : inputs) roles.push_back(str(in->data, "thread_role"));
+  EXPECT_EQ(roles, (std::vector<std::string>{"main", "side", "subagent", "subagent", "main"}));
+  EXPECT_EQ(inputs[1]->parent, inputs[1]->session);
+  EXPECT_EQ(inputs[2]->parent, spawned[0]->span);
+  EXPECT_EQ(inputs[3]->parent, spawned[0]->span);
+  EXPECT_EQ(str(inputs[4]->data, "thread"), str(inputs[0]->data, "thread"));
+
+  // The tree: the sub-agent's calls, its bash call and the process under the Task call.
+  SpanTree tree = f.tree(inputs[0]->session);
+  const SpanNode* shell = nullptr;
+  for (const auto& n : tree.nodes)
+    if (n.kind == SpanNode::Kind::process && n.parent < tree.nodes.size() &&
+        tree.nodes[n.parent].span == inner_bash->span)
+      shell = &n;
+  ASSERT_NE(shell, nullptr);
+  std::vector<SpanNode::Kind> up;
+  for (size_t at = tree.nodes[shell->parent].parent; at != 0; at = tree.nodes[at].parent) up.push_back(tree.nodes[at].kind);
+  using K = SpanNode::Kind;
+  EXPECT_EQ(up, (std::vector<K>{K::llm, K::subagent, K::tool, K::llm}));
+  f.expect_no_secret_in_store();
 }
 
 }  // namespace
