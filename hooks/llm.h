@@ -54,6 +54,8 @@ struct RequestInfo {
                                      // OpenAI system/developer messages, Gemini systemInstruction)
   boost::json::array messages;       // normalised, in request order, system excluded
   std::vector<std::string> tools;    // names of the tools offered
+  std::string continues;             // the earlier response this one continues on the
+                                     // server's side (Responses previous_response_id)
   uint64_t request_bytes = 0;        // body size as sent (decoded)
 };
 
@@ -75,6 +77,8 @@ struct Usage {
 struct ResponseInfo {
   int status = 0;
   std::string model;                // as returned
+  std::string id;                   // the provider's response id, when it is referable
+                                    // later (Responses resp_…)
   std::optional<Usage> usage;       // nullopt: the response carried none
   bool usage_missing = false;       // a successful response without usage (e.g. an OpenAI
                                     // stream without include_usage, or an interrupted one)

@@ -383,6 +383,7 @@ void take_item(const json::object& item, ResponseInfo& out) {
 // Model, status, usage and errors of a response object (whole body or final stream event).
 void take_response_fields(const json::object& r, ResponseInfo& out) {
   if (std::string_view model = str(r, "model"); !model.empty()) out.model = model;
+  if (std::string_view id = str(r, "id"); !id.empty()) out.id = id;
   std::string_view reason;
   if (const json::object* inc = obj(r, "incomplete_details")) reason = str(*inc, "reason");
   out.stop_reason = reason.empty() ? str(r, "status") : reason;
@@ -460,7 +461,10 @@ void on_event(const sse::Event& e, StreamState& st, ResponseInfo& out) {
              type == "response.failed") {
     if (const json::object* r = obj(*ev, "response")) st.final_response = *r;
   } else if (type == "response.created" || type == "response.in_progress") {
-    if (const json::object* r = obj(*ev, "response")) out.model = str(*r, "model");
+    if (const json::object* r = obj(*ev, "response")) {
+      out.model = str(*r, "model");
+      out.id = str(*r, "id");
+    }
   } else if (type == "error") {
     add_error(out, to_text(*ev));
     st.failed = true;
@@ -505,6 +509,7 @@ void parse_openai_responses_request(const json::object& body, RequestInfo& out) 
   using namespace responses;
   out.model = str(body, "model");
   out.stream = boolean(member(body, "stream")).value_or(false);
+  out.continues = str(body, "previous_response_id");
   if (std::string_view instructions = str(body, "instructions"); !instructions.empty())
     out.system.push_back(text_block(instructions));
   const json::value* input = member(body, "input");

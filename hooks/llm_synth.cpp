@@ -258,7 +258,7 @@ json::object thread_to_json(const Thread& t) {
   for (uint64_t h : t.messages) m.emplace_back(h);
   return json::object{{"id", t.id},     {"messages", std::move(m)}, {"system", t.system},
                       {"last_ns", t.last_ns}, {"role", t.role},   {"parent", t.parent},
-                      {"tools", t.tools}};
+                      {"tools", t.tools}, {"response_id", t.response_id}};
 }
 
 Thread thread_from_json(const json::object& j) {
@@ -273,6 +273,7 @@ Thread thread_from_json(const json::object& j) {
   t.parent = str(j, "parent");
   const json::value* tools = j.if_contains("tools");
   t.tools = tools && tools->is_bool() && tools->get_bool();
+  t.response_id = str(j, "response_id");
   return t;
 }
 
@@ -504,6 +505,12 @@ LlmSynth::Placement LlmSynth::place(const llm::RequestInfo& req, uint64_t t_ns) 
   const std::vector<uint64_t> hashes = message_hashes(req);
   const uint64_t system = fnv1a(json::serialize(req.system));
   const bool tools = !req.tools.empty();
+  if (Thread* named = continued(req)) {
+    // Server-side state: the request holds only what is new since the response it names.
+    named->messages = hashes;
+    named->last_ns = t_ns;
+    return {named, 0, named->role, named->parent, named->system != system};
+  }
   Thread* best = nullptr;
   size_t best_len = 0;
   for (auto& t : s_.threads) {
@@ -531,6 +538,13 @@ LlmSynth::Placement LlmSynth::place(const llm::RequestInfo& req, uint64_t t_ns) 
   t.last_ns = t_ns;
   if (call) start_agent(t, *call, req, t_ns);
   return {&t, 0, t.role, t.parent, true};
+}
+
+Thread* LlmSynth::continued(const llm::RequestInfo& req) {
+  if (req.continues.empty()) return nullptr;
+  for (auto& t : s_.threads)
+    if (t.response_id == req.continues) return &t;
+  return nullptr;
 }
 
 Thread& LlmSynth::new_thread(const llm::RequestInfo& req, uint64_t system, bool spawned) {
@@ -683,6 +697,7 @@ void LlmSynth::on_request(uint64_t conn_id, CapturedConn& c, const http::Exchang
   d["messages_added"] = std::move(added);
   if (show_system) d["system"] = req->system;
   d["tools"] = names(req->tools);
+  if (!req->continues.empty()) d["continues"] = req->continues;
   if (!c.host.empty()) d["sni"] = c.host;
   if (!ex.request.error.empty()) d["error"] = ex.request.error;
   emit_(EventType::llm_input, t, span, p.parent.empty() ? session_ : p.parent, std::move(d));
@@ -775,6 +790,7 @@ void LlmSynth::on_exchange(uint64_t conn_id, CapturedConn& c, const http::Exchan
   d["exchange"] = ex.index;
   if (!ctx.thread.empty()) d["thread"] = ctx.thread;
   d["model_returned"] = resp.model;
+  if (!resp.id.empty()) d["response_id"] = resp.id;
   d["status"] = resp.status;
   if (resp.usage) d["usage"] = llm::to_json(*resp.usage);
   else d["usage"] = nullptr;
@@ -813,6 +829,9 @@ void LlmSynth::on_exchange(uint64_t conn_id, CapturedConn& c, const http::Exchan
 void LlmSynth::on_output(const LlmState::ExchangeContext& ctx, const std::string& span,
                          const llm::ResponseInfo& resp) {
   if (resp.usage) s_.usage.add(*resp.usage);
+  if (!resp.id.empty() && ctx.role != "side")
+    for (auto& t : s_.threads)
+      if (t.id == ctx.thread) t.response_id = resp.id;
   const bool answer = ctx.role != "side" && !resp.text.empty();
   if (answer) {
     s_.final_text = capped(resp.text, kTextKept);

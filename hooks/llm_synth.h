@@ -55,6 +55,7 @@ struct Thread {
   std::string role = "main";  // main, subagent, side
   std::string parent;         // the span its calls nest under ("" = the session)
   bool tools = false;         // offers tools
+  std::string response_id;    // its latest response, if a later request may name it
 };
 
 // An in-process sub-agent: a conversation started by a model tool call (Task/Agent-style,
@@ -131,6 +132,7 @@ class LlmSynth {
   };
   Placement place(const llm::RequestInfo& req, uint64_t t_ns);
   Thread& new_thread(const llm::RequestInfo& req, uint64_t system, bool spawned);
+  Thread* continued(const llm::RequestInfo& req);
   const ModelToolCall* spawning_call(const llm::RequestInfo& req) const;
   void start_agent(Thread& t, const ModelToolCall& call, const llm::RequestInfo& req, uint64_t t_ns);
   void end_agent(std::vector<InProcessAgent>::iterator it, uint64_t t_ns, std::string status,

@@ -91,10 +91,10 @@ class Capture {
   }
 
   // One request and its response on connection `conn` of `session` (opened on first use).
-  void request(uint64_t session, uint64_t conn, const std::string& body) {
+  void request(uint64_t session, uint64_t conn, const std::string& body, const std::string& path = "/v1/messages") {
     open(session, conn);
     send(session, conn, 0,
-         "POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\ncontent-type: application/json\r\n"
+         "POST " + path + " HTTP/1.1\r\nHost: api.anthropic.com\r\ncontent-type: application/json\r\n"
          "content-length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   }
   void response(uint64_t session, uint64_t conn, const std::string& body) {
@@ -404,6 +404,38 @@ TEST(InProcessSubagent, KilledMidTaskIsTruncated) {
   ASSERT_EQ(ended.size(), 1u);
   EXPECT_EQ(s(ended[0]->data, "status"), "truncated");
   EXPECT_EQ(ended[0]->data.at("llm_calls").as_uint64(), 1u);
+}
+
+// OpenAI Responses with server-side state: the second request names the first response
+// and sends only the tool's output. It continues that conversation: it is not a new
+// thread, and not a sub-agent of the tool call it answers.
+TEST(InProcessSubagent, ResponsesContinuationByPreviousResponseIdIsTheSameConversation) {
+  Capture c;
+  c.start(kMain, 10, {"agent"});
+  const std::string tools = R"("tools":[{"type":"function","name":"shell","parameters":{}}])";
+  c.request(kMain, kConnMain, R"({"model":"gpt-5","input":[{"role":"user","content":"list the files"}],)" + tools + "}",
+            "/v1/responses");
+  c.response(kMain, kConnMain,
+             R"({"id":"resp_1","object":"response","model":"gpt-5","status":"completed","output":[{"type":"function_call","call_id":"call_1","name":"shell","arguments":"{\"cmd\":\"ls\"}"}],"usage":{"input_tokens":10,"output_tokens":5}})");
+  c.request(kMain, kConnMain,
+            R"({"model":"gpt-5","previous_response_id":"resp_1","input":[{"type":"function_call_output","call_id":"call_1","output":"a.txt"}],)" +
+                tools + "}",
+            "/v1/responses");
+  c.response(kMain, kConnMain,
+             R"({"id":"resp_2","object":"response","model":"gpt-5","status":"completed","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"One file."}]}],"usage":{"input_tokens":20,"output_tokens":3}})");
+  c.exit(kMain, 0);
+  auto ev = c.run(false);
+  EXPECT_TRUE(of(ev, EventType::subagent_spawned).empty());
+  auto inputs = of(ev, EventType::llm_input);
+  ASSERT_EQ(inputs.size(), 2u);
+  EXPECT_EQ(s(inputs[1]->data, "thread"), s(inputs[0]->data, "thread"));
+  EXPECT_EQ(s(inputs[1]->data, "thread_role"), "main");
+  EXPECT_EQ(s(inputs[1]->data, "continues"), "resp_1");
+  EXPECT_EQ(s(of(ev, EventType::llm_output)[0]->data, "response_id"), "resp_1");
+  const Event* done = tool_call(ev, "shell", EventType::after_tool_call);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(s(done->data, "result"), "a.txt");
+  expect_same_with_round_trips(c);
 }
 
 // ---- process sub-agents ------------------------------------------------------------------
