@@ -24,3 +24,25 @@ port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["https"])
   "https://localhost:$port" anthropic --stream --cafile "$work/cert.pem" >/dev/null
 ./build/bin/clawtrace --store "$store" events last --tree
 
+
+# Sub-agents: an agent that delegates to a child agent process (through sh -c), which
+# delegates again (posix_spawn); the stand-in scripts who delegates what.
+cat >"$work/delegate.json" <<'JSON'
+{"rules": [
+ {"when": {"last_is_tool_result": true, "nth": 1}, "reply": {"text": "Booked Hotel Baixa for three nights."}},
+ {"when": {"last_is_tool_result": true, "nth": 2}, "reply": {"text": "Trip planned: flights next, hotel booked."}},
+ {"when": {"user_contains": "depth 3"}, "reply": {"text": "Hotel Baixa is cheapest at 90 EUR a night."}},
+ {"when": {"user_contains": "depth 2"}, "reply": {"tool_calls": [{"name": "delegate", "arguments": {"task": "depth 3: compare three hotel prices"}}]}},
+ {"when": {"user_contains": "depth 1"}, "reply": {"tool_calls": [{"name": "delegate", "arguments": {"task": "depth 2: book the hotel"}}]}}
+]}
+JSON
+./build/bin/clawtrace-standin --https-port 0 --cert-dir "$work/d" --script "$work/delegate.json" \
+  --ready-file "$work/ready2.json" &
+standin2=$!
+trap 'kill $standin $standin2 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$work/ready2.json" ] && break; sleep 0.05; done
+port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["https"])' "$work/ready2.json")
+py=$(python3 -c 'import sys; print(sys.executable)')  # the interpreter itself, not a pyenv shim
+./build/bin/clawtrace --store "$store" run --name subagent-example -- "$py" tests/clients/py_delegating_agent.py \
+  "https://localhost:$port" --cafile "$work/d/cert.pem" --task "depth 1: plan a trip" --via sh,spawn >/dev/null
+./build/bin/clawtrace --store "$store" events last --tree
