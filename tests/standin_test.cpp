@@ -1368,6 +1368,37 @@ TEST(StandinScriptRun, BuiltinCallsBashThenAnswers) {
   EXPECT_NE(str(third.calls[0].at("id")), id1) << "tool ids come from a counter";
 }
 
+// Claude Code puts `role: system` messages after a tool result (mid-conversation system
+// beta): the result is still what the model answers, so the built-in reply is text.
+TEST(StandinScriptRun, AnthropicSystemMessageAfterAToolResultStillCountsAsAResult) {
+  StandIn standin(R"({"rules":[{"name":"after-result","when":{"last_is_tool_result":true},"reply":{"text":"done"}}]})");
+  Client client;
+  json::array messages{json::object{{"role", "user"}, {"content", "list files"}},
+                       json::object{{"role", "system"}, {"content", "Available agent types: ..."}}};
+  json::object body{{"model", "claude-opus-4-8"}, {"max_tokens", 64},
+                    {"tools", json::array{json::object{{"name", "Bash"}, {"input_schema", {{"type", "object"}}}}}},
+                    {"messages", messages}};
+  auto post = [&] {
+    return read_anthropic_json(obj(parse(client.post(standin.url(false, "/v1/messages"), json::serialize(body)).body)));
+  };
+  Seen first = post();
+  ASSERT_EQ(first.calls.size(), 1u) << "a system message after a user question is not a tool result";
+  EXPECT_EQ(str(standin.last_log().at("rule")), "builtin");
+  std::string id = str(first.calls[0].at("id"));
+  json::array& m = body["messages"].as_array();
+  m.push_back(json::object{{"role", "assistant"},
+                           {"content", json::array{json::object{{"type", "tool_use"}, {"id", id}, {"name", "Bash"},
+                                                                {"input", {{"command", "ls"}}}}}}});
+  json::object result{{"type", "tool_result"}, {"tool_use_id", id}, {"content", "a.txt"}};
+  m.push_back(json::object{{"role", "user"}, {"content", json::array{result}}});
+  m.push_back(json::object{{"role", "system"},
+                           {"content", json::array{json::object{{"type", "text"}, {"text", "reminder"}}}}});
+  Seen second = post();
+  EXPECT_TRUE(second.calls.empty());
+  EXPECT_EQ(second.text, "done");
+  EXPECT_EQ(str(standin.last_log().at("rule")), "after-result");
+}
+
 // ---------------------------------------------------------------- process life
 
 TEST(StandinProcess, ReadyFileDescribesTheListeners) {

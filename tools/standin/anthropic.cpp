@@ -198,9 +198,12 @@ RequestInfo inspect_anthropic(const json::value& body, std::string_view) {
       if (std::string name = string_field(tool, "name"); !name.empty()) info.tools.push_back(name);
   const json::array* messages = array_field(body, "messages");
   if (!messages || messages->empty()) return info;
-  const json::value& last = messages->back();
-  info.last_is_tool_result =
-      string_field(last, "role") == "user" && has_part_type(field(last, "content"), "tool_result");
+  // Claude Code appends `role: system` messages (mid-conversation system beta) after a tool
+  // result; the turn the model answers is still that result.
+  auto last = std::find_if(messages->rbegin(), messages->rend(),
+                           [](const json::value& m) { return string_field(m, "role") != "system"; });
+  info.last_is_tool_result = last != messages->rend() && string_field(*last, "role") == "user" &&
+                             has_part_type(field(*last, "content"), "tool_result");
   for (auto it = messages->rbegin(); it != messages->rend() && info.last_user_text.empty(); ++it)
     if (string_field(*it, "role") == "user") info.last_user_text = content_text(field(*it, "content"), {"text"});
   return info;
