@@ -109,6 +109,7 @@ constexpr size_t kTaskKept = 512;           // a task is recognised by its first
 constexpr size_t kTasksPerCall = 4;
 constexpr size_t kMatchMin = 16;            // shorter outputs match anywhere by chance
 constexpr size_t kPrefixMatch = 200;        // a long output counts as returned by its start
+constexpr uint64_t kPendingWindowNs = 10'000'000'000;  // how long a first no-tools call waits for a role
 
 std::string_view trimmed(std::string_view t) {
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
@@ -341,6 +342,11 @@ json::object to_json(const LlmState& s) {
   for (const auto& [span, ctx] : s.exchanges)
     pending[span] = json::object{{"thread", ctx.thread}, {"role", ctx.role}, {"parent", ctx.parent}};
   o["exchanges"] = std::move(pending);
+  json::array held;
+  for (const auto& h : s.held)
+    held.push_back(json::object{{"thread", h.thread}, {"type", to_string(h.type)}, {"t_ns", h.t_ns},
+                                {"span", h.span}, {"parent", h.parent}, {"data", h.data}});
+  o["held"] = std::move(held);
   o["warnings"] = names(s.warnings);
   o["calls"] = s.calls;
   o["final_text"] = s.final_text;
@@ -378,6 +384,16 @@ LlmState llm_state_from_json(const json::value* v) {
     for (const auto& [span, jv] : pending->get_object())
       if (const json::object* j = jv.if_object())
         s.exchanges[std::string(span)] = {str(*j, "thread"), str(*j, "role"), str(*j, "parent")};
+  if (auto* held = o->if_contains("held"); held && held->is_array()) {
+    for (const auto& jv : held->get_array()) {
+      const json::object* j = jv.if_object();
+      auto type = j ? parse_event_type(str(*j, "type")) : std::nullopt;
+      if (!type) continue;
+      const json::value* data = j->if_contains("data");
+      s.held.push_back({str(*j, "thread"), *type, u64(*j, "t_ns"), str(*j, "span"), str(*j, "parent"),
+                        data && data->is_object() ? data->get_object() : json::object{}});
+    }
+  }
   s.warnings = strings(o->if_contains("warnings"));
   s.calls = u64(*o, "calls");
   s.final_text = str(*o, "final_text");
@@ -434,6 +450,7 @@ void LlmSynth::finish(uint64_t t_ns, bool truncated) {
   }
   s_.conns.clear();
   s_.exchanges.clear();
+  settle_pending("main");
   for (const auto& call : s_.open_calls) {
     json::object d;
     d["source"] = "model";
@@ -521,9 +538,11 @@ LlmSynth::Placement LlmSynth::place(const llm::RequestInfo& req, uint64_t t_ns) 
       best_len = len;
     }
   }
-  if (best) {
+  // A request with tools is never a side call of a conversation without them.
+  if (best && !(tools && !best->tools)) {
     const bool extends = best_len == best->messages.size();
     if (best->tools == tools && (extends || best->system == system)) {
+      if (best->role == "pending") settle(*best, "main");  // a follow-up: a chat of its own
       const bool changed = best->system != system;
       best->messages = hashes;
       best->system = system;
@@ -548,9 +567,12 @@ Thread* LlmSynth::continued(const llm::RequestInfo& req) {
 }
 
 Thread& LlmSynth::new_thread(const llm::RequestInfo& req, uint64_t system, bool spawned) {
-  if (s_.threads.size() >= kThreadsKept)
-    s_.threads.erase(std::min_element(s_.threads.begin(), s_.threads.end(),
-                                      [](auto& a, auto& b) { return a.last_ns < b.last_ns; }));
+  if (s_.threads.size() >= kThreadsKept) {
+    auto oldest = std::min_element(s_.threads.begin(), s_.threads.end(),
+                                   [](auto& a, auto& b) { return a.last_ns < b.last_ns; });
+    if (oldest->role == "pending") settle(*oldest, "main");
+    s_.threads.erase(oldest);
+  }
   Thread t;
   t.id = hex_id(mix(fnv1a(session_), s_.calls));
   t.system = system;
@@ -558,10 +580,52 @@ Thread& LlmSynth::new_thread(const llm::RequestInfo& req, uint64_t system, bool 
   const bool conversation_exists =
       std::any_of(s_.threads.begin(), s_.threads.end(), [](const Thread& x) { return x.tools; });
   if (spawned) t.role = "subagent";
-  else if (!t.tools && conversation_exists) t.role = "side";  // e.g. a title or summary request
+  else if (!t.tools) t.role = conversation_exists ? "side" : "pending";  // e.g. a title request
   else t.role = "main";
+  if (t.tools) settle_pending("side");  // no-tools calls before the agent's conversation
   s_.threads.push_back(std::move(t));
   return s_.threads.back();
+}
+
+Thread* LlmSynth::thread(const std::string& id) {
+  for (auto& t : s_.threads)
+    if (t.id == id) return &t;
+  return nullptr;
+}
+
+void LlmSynth::settle(Thread& t, const std::string& role) {
+  t.role = role;
+  std::vector<HeldEvent> keep;
+  for (auto& h : s_.held) {
+    if (h.thread != t.id) {
+      keep.push_back(std::move(h));
+      continue;
+    }
+    if (h.type == EventType::llm_input) h.data["thread_role"] = role;
+    emit_(h.type, h.t_ns, h.span, h.parent, std::move(h.data));
+  }
+  s_.held = std::move(keep);
+}
+
+void LlmSynth::settle_pending(const std::string& role) {
+  for (auto& t : s_.threads)
+    if (t.role == "pending") settle(t, role);
+}
+
+void LlmSynth::tick(uint64_t t_ns) {
+  for (auto& t : s_.threads)
+    if (t.role == "pending" && t_ns > t.last_ns + kPendingWindowNs) settle(t, "main");
+}
+
+void LlmSynth::emit_call(EventType type, uint64_t t_ns, const std::string& span, const std::string& parent,
+                         json::object data, const std::string& thread_id, const std::string& role) {
+  const std::string& at = parent.empty() ? session_ : parent;
+  if (role == "pending") {
+    s_.held.push_back({thread_id, type, t_ns, span, at, std::move(data)});
+    return;
+  }
+  if (type == EventType::llm_input) data["thread_role"] = role;
+  emit_(type, t_ns, span, at, std::move(data));
 }
 
 // The tool call a new conversation was started by: one whose task text its first user
@@ -688,7 +752,6 @@ void LlmSynth::on_request(uint64_t conn_id, CapturedConn& c, const http::Exchang
   d["connection"] = hex_id(conn_id);
   d["exchange"] = ex.index;
   d["thread"] = thread_id;
-  d["thread_role"] = p.role;
   d["request_bytes"] = req->request_bytes;
   d["messages_total"] = req->messages.size();
   d["messages_added_from"] = p.first_new;
@@ -700,7 +763,7 @@ void LlmSynth::on_request(uint64_t conn_id, CapturedConn& c, const http::Exchang
   if (!req->continues.empty()) d["continues"] = req->continues;
   if (!c.host.empty()) d["sni"] = c.host;
   if (!ex.request.error.empty()) d["error"] = ex.request.error;
-  emit_(EventType::llm_input, t, span, p.parent.empty() ? session_ : p.parent, std::move(d));
+  emit_call(EventType::llm_input, t, span, p.parent, std::move(d), thread_id, p.role);
 }
 
 void LlmSynth::close_answered_calls(const llm::RequestInfo& req, size_t first_new, uint64_t t_ns) {
@@ -808,7 +871,8 @@ void LlmSynth::on_exchange(uint64_t conn_id, CapturedConn& c, const http::Exchan
   d["response_bytes"] = resp.response_bytes;
   if (!error.empty()) d["error"] = error;
   if (!c.host.empty()) d["sni"] = c.host;
-  emit_(EventType::llm_output, t_end, span, ctx.parent.empty() ? session_ : ctx.parent, std::move(d));
+  const Thread* th = thread(ctx.thread);
+  emit_call(EventType::llm_output, t_end, span, ctx.parent, std::move(d), ctx.thread, th ? th->role : "main");
 
   for (size_t k = 0; k < resp.tool_calls.size(); ++k) {
     const auto& call = resp.tool_calls[k];

@@ -52,7 +52,7 @@ struct Thread {
   std::vector<uint64_t> messages;
   uint64_t system = 0;
   uint64_t last_ns = 0;
-  std::string role = "main";  // main, subagent, side
+  std::string role = "main";  // main, subagent, side; pending: see LlmState::held
   std::string parent;         // the span its calls nest under ("" = the session)
   bool tools = false;         // offers tools
   std::string response_id;    // its latest response, if a later request may name it
@@ -77,6 +77,19 @@ struct InProcessAgent {
   TokenTotals usage;
 };
 
+// An event of a conversation whose role is not known yet: the first conversation without
+// tools may be the main one (a plain chat) or a side call made before the agent's tools
+// conversation starts (Claude Code asks for a session title first). Held until either
+// happens, its own second request, 10 s, or the session's end.
+struct HeldEvent {
+  std::string thread;
+  EventType type = EventType::llm_input;
+  uint64_t t_ns = 0;
+  std::string span;
+  std::string parent;
+  boost::json::object data;
+};
+
 struct LlmState {
   std::map<uint64_t, CapturedConn> conns;
   std::vector<ModelToolCall> open_calls;
@@ -89,6 +102,7 @@ struct LlmState {
     std::string parent;  // "" = the session
   };
   std::map<std::string, ExchangeContext> exchanges;  // llm span -> its conversation, until answered
+  std::vector<HeldEvent> held;
   std::vector<std::string> warnings;
   uint64_t calls = 0;
   std::string final_text;  // the latest assistant text of a main or sub-agent conversation
@@ -114,6 +128,8 @@ class LlmSynth {
   void finish(uint64_t t_ns, bool truncated);
   // The model tool call processes spawned now nest under (most recently opened), if any.
   std::optional<std::string> open_tool_span() const;
+  // Time passes (any record of the session): held events older than the window go out.
+  void tick(uint64_t t_ns);
   // The name of an open model tool call, "" if `span` is not one.
   std::string open_tool_name(const std::string& span) const;
 
@@ -133,6 +149,11 @@ class LlmSynth {
   Placement place(const llm::RequestInfo& req, uint64_t t_ns);
   Thread& new_thread(const llm::RequestInfo& req, uint64_t system, bool spawned);
   Thread* continued(const llm::RequestInfo& req);
+  void settle(Thread& t, const std::string& role);
+  void settle_pending(const std::string& role);
+  void emit_call(EventType type, uint64_t t_ns, const std::string& span, const std::string& parent,
+                 boost::json::object data, const std::string& thread, const std::string& role);
+  Thread* thread(const std::string& id);
   const ModelToolCall* spawning_call(const llm::RequestInfo& req) const;
   void start_agent(Thread& t, const ModelToolCall& call, const llm::RequestInfo& req, uint64_t t_ns);
   void end_agent(std::vector<InProcessAgent>::iterator it, uint64_t t_ns, std::string status,

@@ -179,6 +179,7 @@ void Synthesizer::apply(const std::string& session, const SpoolRecord& r) {
   if (r.type == T::proc_start) return on_start(session, r);
   SessionState* s = book_.find(session);
   if (!s) return;  // records before a session start are meaningless
+  if (!s->llm.held.empty()) llm_synth(*s).tick(r.t_ns);
   switch (r.type) {
     case T::exec:
       if (r.argv) {

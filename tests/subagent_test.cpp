@@ -390,6 +390,42 @@ TEST(InProcessSubagent, SideCallsAndIndependentConversationsAreNotSubagents) {
   EXPECT_EQ(inputs[2]->data.at("messages_added_from").as_uint64(), 1u);
 }
 
+// The first conversation without tools waits for its role: a title request sent before
+// the agent's tools conversation starts (Claude Code does) turns out a side call; in a
+// process that never offers tools, a single call is the main conversation, and so is a
+// no-tools chat that goes on to a second turn.
+TEST(InProcessSubagent, FirstNoToolsCallWaitsForItsRole) {
+  auto roles = [](const Capture& c) {
+    std::vector<std::string> out;
+    const auto ev = c.run(false);
+    for (const auto* in : of(ev, EventType::llm_input)) out.push_back(s(in->data, "thread_role"));
+    return out;
+  };
+  Capture title_first;
+  title_first.start(kMain, 10, {"claude"});
+  title_first.exchange(kMain, kConnSide, req("Write a title", {}, {user("<session>fix the bug</session>")}), says("Bug fix"));
+  title_first.exchange(kMain, kConnMain, req("agent", {"Bash"}, {user("fix the bug")}), says("done"));
+  title_first.exit(kMain, 0);
+  EXPECT_EQ(roles(title_first), (std::vector<std::string>{"side", "main"}));
+  expect_same_with_round_trips(title_first);
+
+  Capture chat;
+  chat.start(kMain, 10, {"chat"});
+  chat.exchange(kMain, kConnMain, req("be nice", {}, {user("hello")}), says("hi there"));
+  chat.exit(kMain, 0);
+  EXPECT_EQ(roles(chat), (std::vector<std::string>{"main"}));
+  const auto chat_events = chat.run(false);
+  EXPECT_EQ(of(chat_events, EventType::llm_output).size(), 1u);  // released at the end too
+
+  Capture two_turns;
+  two_turns.start(kMain, 10, {"chat"});
+  two_turns.exchange(kMain, kConnMain, req("be nice", {}, {user("hello")}), says("hi there"));
+  two_turns.exchange(kMain, kConnMain, req("be nice", {}, {user("hello"), assistant("hi there"), user("bye")}), says("bye"));
+  two_turns.exchange(kMain, kConnSide, req("agent", {"Bash"}, {user("now work")}), says("ok"));
+  two_turns.exit(kMain, 0);
+  EXPECT_EQ(roles(two_turns), (std::vector<std::string>{"main", "main", "main"}));
+}
+
 // A sub-agent whose process dies mid-task is ended with the session, marked truncated.
 TEST(InProcessSubagent, KilledMidTaskIsTruncated) {
   Capture c;
