@@ -58,7 +58,9 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   if [ -d "$here/corpus/$t" ]; then cp -R "$here/corpus/$t/." "$corpus/"; fi
   echo "== fuzzing $t for ${seconds}s ($(find "$corpus" -type f | wc -l) seeds)"
-  if (cd "$tmp" && "$build/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  dict=()
+  if [ -f "$here/$t.dict" ]; then dict=(-dict="$here/$t.dict"); fi
+  if (cd "$tmp" && "$build/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 ${dict[@]+"${dict[@]}"} \
       -artifact_prefix="$build/artifacts/$t-" -print_final_stats=1 "$corpus" >"$tmp/$t.log" 2>&1); then
     tail -n 12 "$tmp/$t.log"
   else
