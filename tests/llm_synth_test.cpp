@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include "memory_book.h"
 #include "synth.h"
 
 using namespace clawtrace;
@@ -14,25 +15,8 @@ namespace json = boost::json;
 
 namespace {
 
-class Book : public SynthBook {
- public:
-  SessionState* find(const std::string& id) override {
-    auto it = sessions.find(id);
-    return it == sessions.end() ? nullptr : &it->second;
-  }
-  SessionState& create(const std::string& id) override { return sessions[id]; }
-  std::optional<std::string> session_by_pid(const std::string&, int64_t, uint64_t) override { return {}; }
-  void emit(Event e) override { events.push_back(std::move(e)); }
-  // What the store does between passes: the state goes through JSON.
-  void round_trip() {
-    for (auto& [id, s] : sessions) {
-      auto back = session_state_from_json(json::parse(json::serialize(to_json(s))));
-      ASSERT_TRUE(back.ok()) << back.error();
-      s = std::move(back.value());
-    }
-  }
-  std::map<std::string, SessionState> sessions;
-  std::vector<Event> events;
+struct Book : clawtrace::testing::MemoryBook {
+  void round_trip() { ASSERT_TRUE(MemoryBook::round_trip()); }
 };
 
 constexpr uint64_t kSession = 0xabc, kConn = 0x5eed;

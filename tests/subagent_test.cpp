@@ -9,6 +9,7 @@
 
 #include <map>
 
+#include "memory_book.h"
 #include "synth.h"
 
 using namespace clawtrace;
@@ -16,29 +17,8 @@ namespace json = boost::json;
 
 namespace {
 
-class Book : public SynthBook {
- public:
-  SessionState* find(const std::string& id) override {
-    auto it = sessions.find(id);
-    return it == sessions.end() ? nullptr : &it->second;
-  }
-  SessionState& create(const std::string& id) override { return sessions[id]; }
-  std::optional<std::string> session_by_pid(const std::string& trace, int64_t pid, uint64_t at) override {
-    std::optional<std::string> best;
-    for (auto& [id, s] : sessions)
-      if (s.info.trace == trace && s.info.pid == pid && s.info.start_ns <= at) best = id;
-    return best;
-  }
-  void emit(Event e) override { events.push_back(std::move(e)); }
-  void round_trip() {
-    for (auto& [id, s] : sessions) {
-      auto back = session_state_from_json(json::parse(json::serialize(to_json(s))));
-      ASSERT_TRUE(back.ok()) << back.error();
-      s = std::move(back.value());
-    }
-  }
-  std::map<std::string, SessionState> sessions;
-  std::vector<Event> events;
+struct Book : clawtrace::testing::MemoryBook {
+  void round_trip() { ASSERT_TRUE(MemoryBook::round_trip()); }
 };
 
 // Builds the records of processes talking Anthropic Messages over captured connections.

@@ -4,37 +4,14 @@
 
 #include <map>
 
+#include "memory_book.h"
 #include "synth.h"
 
 using namespace clawtrace;
 
 namespace {
 
-class MemoryBook : public SynthBook {
- public:
-  SessionState* find(const std::string& id) override {
-    auto it = sessions.find(id);
-    return it == sessions.end() ? nullptr : &it->second;
-  }
-  SessionState& create(const std::string& id) override { return sessions[id]; }
-  std::optional<std::string> session_by_pid(const std::string& trace, int64_t pid, uint64_t at) override {
-    std::optional<std::string> best;
-    for (auto& [id, s] : sessions)
-      if (s.info.trace == trace && s.info.pid == pid && s.info.start_ns <= at) best = id;
-    return best;
-  }
-  void emit(Event e) override { events.push_back(std::move(e)); }
-
-  std::vector<const Event*> of(const std::string& session, EventType type) {
-    std::vector<const Event*> out;
-    for (auto& e : events)
-      if (e.session == session && e.type == type) out.push_back(&e);
-    return out;
-  }
-
-  std::map<std::string, SessionState> sessions;
-  std::vector<Event> events;
-};
+using clawtrace::testing::MemoryBook;
 
 constexpr uint64_t kRoot = 0x1000, kChild = 0x2000, kSpan = 0x77;
 

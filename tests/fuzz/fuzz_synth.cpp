@@ -18,31 +18,14 @@
 #include <vector>
 
 #include "fuzz_support.h"
+#include "memory_book.h"
 #include "synth.h"
 
 using namespace clawtrace;
 
 namespace {
 
-class Book : public SynthBook {
- public:
-  SessionState* find(const std::string& id) override {
-    auto it = sessions.find(id);
-    return it == sessions.end() ? nullptr : &it->second;
-  }
-  SessionState& create(const std::string& id) override { return sessions[id]; }
-  std::optional<std::string> session_by_pid(const std::string&, int64_t, uint64_t) override { return {}; }
-  void emit(Event e) override { events.push_back(to_json_line(e)); }
-  void round_trip() {
-    for (auto& [id, s] : sessions) {
-      auto back = session_state_from_json(boost::json::parse(boost::json::serialize(to_json(s))));
-      fuzz::check(back.ok(), "state restores");
-      s = std::move(back.value());
-    }
-  }
-  std::map<std::string, SessionState> sessions;
-  std::vector<std::string> events;
-};
+using Book = clawtrace::testing::MemoryBook;
 
 constexpr uint64_t kSession = 0x42;
 
@@ -117,9 +100,11 @@ std::vector<std::string> run(const std::vector<SpoolRecord>& rs, bool round_trip
   Synthesizer synth(book);
   for (const auto& r : rs) {
     synth.apply(hex_id(kSession), r);
-    if (round_trip) book.round_trip();
+    if (round_trip) fuzz::check(book.round_trip(), "state restores");
   }
-  return book.events;
+  std::vector<std::string> lines;
+  for (const auto& e : book.events) lines.push_back(to_json_line(e));
+  return lines;
 }
 
 EventType opener(EventType t) {
