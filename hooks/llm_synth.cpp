@@ -1,10 +1,16 @@
 #include "llm_synth.h"
 
+#include "json_fields.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 
 namespace json = boost::json;
+using clawtrace::json_fields::from_array;
+using clawtrace::json_fields::str;
+using clawtrace::json_fields::to_array;
+using clawtrace::json_fields::u64;
 
 namespace clawtrace {
 namespace {
@@ -63,15 +69,7 @@ std::string unbase64(std::string_view in) {
   return out;
 }
 
-std::string str(const json::object& o, std::string_view key) {
-  if (auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->get_string());
-  return {};
-}
 
-uint64_t u64(const json::object& o, std::string_view key) {
-  if (auto* v = o.if_contains(key); v && v->is_number()) return v->to_number<uint64_t>();
-  return 0;
-}
 
 double ms(uint64_t from, uint64_t to) {
   return to > from ? static_cast<double>(to - from) / 1e6 : 0.0;
@@ -81,11 +79,6 @@ std::string layer_name(uint64_t layer) {
   return static_cast<wire::Layer>(layer) == wire::Layer::tls ? "tls" : "socket";
 }
 
-json::array names(const std::vector<std::string>& v) {
-  json::array a;
-  for (const auto& s : v) a.emplace_back(s);
-  return a;
-}
 
 // Common fields of llm_input and llm_output.
 json::object call_fields(const llm::RequestInfo& req) {
@@ -229,21 +222,14 @@ namespace {
 json::object call_to_json(const ModelToolCall& c) {
   return json::object{{"span", c.span},         {"id", c.id},         {"name", c.name},
                       {"llm_span", c.llm_span}, {"t_start", c.t_start}, {"thread", c.thread},
-                      {"task", names(c.task)}};
+                      {"task", to_array(c.task)}};
 }
 
-std::vector<std::string> strings(const json::value* v) {
-  std::vector<std::string> out;
-  if (v && v->is_array())
-    for (const auto& x : v->get_array())
-      if (x.is_string()) out.emplace_back(x.get_string());
-  return out;
-}
 
 ModelToolCall call_from_json(const json::object& j) {
   return ModelToolCall{str(j, "span"),   str(j, "id"),     str(j, "name"),
                        str(j, "llm_span"), u64(j, "t_start"), str(j, "thread"),
-                       strings(j.if_contains("task"))};
+                       from_array(j.if_contains("task"))};
 }
 
 std::vector<ModelToolCall> calls_from_json(const json::value* v) {
@@ -347,7 +333,7 @@ json::object to_json(const LlmState& s) {
     held.push_back(json::object{{"thread", h.thread}, {"type", to_string(h.type)}, {"t_ns", h.t_ns},
                                 {"span", h.span}, {"parent", h.parent}, {"data", h.data}});
   o["held"] = std::move(held);
-  o["warnings"] = names(s.warnings);
+  o["warnings"] = to_array(s.warnings);
   o["calls"] = s.calls;
   o["final_text"] = s.final_text;
   o["final_span"] = s.final_span;
@@ -394,7 +380,7 @@ LlmState llm_state_from_json(const json::value* v) {
                         data && data->is_object() ? data->get_object() : json::object{}});
     }
   }
-  s.warnings = strings(o->if_contains("warnings"));
+  s.warnings = from_array(o->if_contains("warnings"));
   s.calls = u64(*o, "calls");
   s.final_text = str(*o, "final_text");
   s.final_span = str(*o, "final_span");
@@ -759,7 +745,7 @@ void LlmSynth::on_request(uint64_t conn_id, CapturedConn& c, const http::Exchang
   for (size_t i = p.first_new; i < req->messages.size(); ++i) added.push_back(req->messages[i]);
   d["messages_added"] = std::move(added);
   if (show_system) d["system"] = req->system;
-  d["tools"] = names(req->tools);
+  d["tools"] = to_array(req->tools);
   if (!req->continues.empty()) d["continues"] = req->continues;
   if (!c.host.empty()) d["sni"] = c.host;
   if (!ex.request.error.empty()) d["error"] = ex.request.error;

@@ -1,10 +1,14 @@
 #include "synth.h"
 
+#include "json_fields.h"
+
 #include <sys/wait.h>
 
 #include <algorithm>
 
 namespace json = boost::json;
+using clawtrace::json_fields::from_array;
+using clawtrace::json_fields::to_array;
 
 namespace clawtrace {
 namespace {
@@ -36,20 +40,6 @@ std::string_view via_name(uint64_t via) {
 
 std::string trace_hex(const SpoolRecord& r) {
   return hex_id(r.trace_hi.value_or(0)) + hex_id(r.trace_lo.value_or(0));
-}
-
-json::array to_array(const std::vector<std::string>& v) {
-  json::array a;
-  for (const auto& s : v) a.emplace_back(s);
-  return a;
-}
-
-std::vector<std::string> from_array(const json::value* v) {
-  std::vector<std::string> out;
-  if (v && v->is_array())
-    for (const auto& s : v->get_array())
-      if (s.is_string()) out.emplace_back(s.get_string());
-  return out;
 }
 
 double seconds(uint64_t from, uint64_t to) {

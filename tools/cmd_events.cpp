@@ -4,6 +4,7 @@
 #include <map>
 
 #include "cli.h"
+#include "json_fields.h"
 #include "tree.h"
 
 namespace json = boost::json;
@@ -22,10 +23,7 @@ sub-agents (under the call that started them, with their own calls or session), 
 depth.
 )";
 
-std::string str(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+using json_fields::str;
 
 std::string outcome(const json::object& d) {
   if (auto* c = d.if_contains("exit_code"); c && c->is_number()) return "exit " + std::to_string(c->to_number<int>());
