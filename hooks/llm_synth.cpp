@@ -104,6 +104,13 @@ constexpr size_t kMatchMin = 16;            // shorter outputs match anywhere by
 constexpr size_t kPrefixMatch = 200;        // a long output counts as returned by its start
 constexpr uint64_t kPendingWindowNs = 10'000'000'000;  // how long a first no-tools call waits for a role
 
+std::string alnum(std::string_view id) {
+  std::string out;
+  for (char c : id)
+    if (std::isalnum(static_cast<unsigned char>(c))) out += c;
+  return out;
+}
+
 std::string_view trimmed(std::string_view t) {
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
@@ -500,10 +507,10 @@ std::vector<uint64_t> message_hashes(const llm::RequestInfo& req) {
 }  // namespace
 
 // Which conversation a request belongs to. It continues the thread it shares the longest
-// message prefix with, if it is the same kind of request (tools offered or not) and either
-// extends it or keeps its system prompt (an edit or a compaction). A request sharing a
-// prefix but differing (a summary or title of the conversation) is a side call on it and
-// leaves it as it was. Anything else starts a thread.
+// message prefix with, if it is the same kind of request (tools offered or not) and offers
+// tools, extends it, or keeps its system prompt. A request sharing a prefix but differing
+// (a no-tools summary or title of the conversation) is a side call on it and leaves it as
+// it was. Anything else starts a thread.
 LlmSynth::Placement LlmSynth::place(const llm::RequestInfo& req, uint64_t t_ns) {
   const std::vector<uint64_t> hashes = message_hashes(req);
   const uint64_t system = fnv1a(json::serialize(req.system));
@@ -526,8 +533,11 @@ LlmSynth::Placement LlmSynth::place(const llm::RequestInfo& req, uint64_t t_ns) 
   }
   // A request with tools is never a side call of a conversation without them.
   if (best && !(tools && !best->tools)) {
+    // With tools, a shared prefix is the same conversation even when it diverges (a
+    // trailing context message the agent re-renders each turn, as OpenClaw does, an edit,
+    // a compaction) and its system prompt or tool set changes between turns.
     const bool extends = best_len == best->messages.size();
-    if (best->tools == tools && (extends || best->system == system)) {
+    if (best->tools == tools && (extends || tools || best->system == system)) {
       if (best->role == "pending") settle(*best, "main");  // a follow-up: a chat of its own
       const bool changed = best->system != system;
       best->messages = hashes;
@@ -765,6 +775,9 @@ void LlmSynth::close_answered_calls(const llm::RequestInfo& req, size_t first_ne
       auto it = std::find_if(s_.open_calls.begin(), s_.open_calls.end(), [&](const ModelToolCall& c) {
         return id.empty() ? c.name == name : c.id == id;  // no id (Gemini, Ollama): by name
       });
+      if (it == s_.open_calls.end() && !id.empty())  // OpenClaw strips ids to [A-Za-z0-9]
+        it = std::find_if(s_.open_calls.begin(), s_.open_calls.end(),
+                          [&](const ModelToolCall& c) { return alnum(c.id) == alnum(id); });
       if (it != s_.open_calls.end()) close_call(it, *block, t_ns);  // else: answered before tracing began, or twice
     }
   }

@@ -99,6 +99,8 @@ json::object to_json(const SessionState& s) {
   o["spans"] = std::move(spans);
   o["argv_before_exec"] = to_array(s.argv_before_exec);
   if (s.observed_status) o["observed_status"] = *s.observed_status;
+  o["observed_end_ns"] = s.observed_end_ns;
+  o["last_record_ns"] = s.last_record_ns;
   o["ended"] = s.ended;
   o["llm"] = to_json(s.llm);
   if (s.subagent_of)
@@ -136,6 +138,8 @@ Result<SessionState> session_state_from_json(const json::value& v) {
   s.argv_before_exec = from_array(o->if_contains("argv_before_exec"));
   if (auto* st = o->if_contains("observed_status"); st && st->is_number())
     s.observed_status = st->to_number<int>();
+  if (auto* t = o->if_contains("observed_end_ns"); t && t->is_number()) s.observed_end_ns = t->to_number<uint64_t>();
+  if (auto* t = o->if_contains("last_record_ns"); t && t->is_number()) s.last_record_ns = t->to_number<uint64_t>();
   if (auto* e = o->if_contains("ended"); e && e->is_bool()) s.ended = e->as_bool();
   s.llm = llm_state_from_json(o->if_contains("llm"));
   if (auto* l = o->if_contains("subagent_of"); l && l->is_object()) {
@@ -169,6 +173,7 @@ void Synthesizer::apply(const std::string& session, const SpoolRecord& r) {
   if (r.type == T::proc_start) return on_start(session, r);
   SessionState* s = book_.find(session);
   if (!s) return;  // records before a session start are meaningless
+  s->last_record_ns = std::max(s->last_record_ns, r.t_ns);
   if (!s->llm.held.empty()) llm_synth(*s).tick(r.t_ns);
   switch (r.type) {
     case T::exec:
@@ -343,7 +348,10 @@ void Synthesizer::on_span_end(SessionState& s, ProcSpan& sp, uint64_t t_ns,
   d["argv"] = to_array(argv);
   if (status) {
     put_wait_status(d, *status);
-    if (child && !child->ended) child->observed_status = *status;
+    if (child && !child->ended) {
+      child->observed_status = *status;
+      child->observed_end_ns = t_ns;
+    }
   } else if (error) {
     d["error"] = std::string("spawn failed: errno ") + std::to_string(*error);
     d["errno"] = *error;
@@ -470,14 +478,17 @@ void Synthesizer::finish_truncated(const std::string& session, uint64_t t_ns) {
     if (WIFSIGNALED(*s->observed_status)) s->info.signal = WTERMSIG(*s->observed_status);
     if (WIFEXITED(*s->observed_status)) s->info.exit_code = WEXITSTATUS(*s->observed_status);
   }
-  end_session(*s, std::max(t_ns, s->info.start_ns), std::move(d), SessionStatus::truncated);
+  // It died between its last record and when its parent (or `clawtrace run`) reaped it.
+  const uint64_t end = s->observed_end_ns ? s->observed_end_ns : std::max(t_ns, s->last_record_ns);
+  end_session(*s, std::max(end, s->info.start_ns), std::move(d), SessionStatus::truncated);
 }
 
-void Synthesizer::observed_exit(const std::string& session, int wait_status, uint64_t) {
+void Synthesizer::observed_exit(const std::string& session, int wait_status, uint64_t t_ns) {
   SessionState* s = book_.find(session);
   if (!s) return;
   if (!s->ended) {
     s->observed_status = wait_status;
+    s->observed_end_ns = t_ns;
     return;
   }
   // The process reported its end but not its code (exit() called inside libc).

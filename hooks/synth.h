@@ -42,6 +42,8 @@ struct SessionState {
   std::vector<ProcSpan> spans;           // open ones, plus the most recent closed ones
   std::vector<std::string> argv_before_exec;
   std::optional<int> observed_status;    // raw wait status seen by a parent or `clawtrace run`
+  uint64_t observed_end_ns = 0;          // when that was seen
+  uint64_t last_record_ns = 0;           // its latest record: it was alive then
   bool ended = false;
   LlmState llm;                          // captured connections, conversations, model tool calls
   std::optional<SubagentLink> subagent_of;

@@ -345,6 +345,56 @@ TEST(InProcessSubagent, SpawnStyleChildIsLinkedByTaskAndEndsWhenAnnounced) {
 
 TEST(InProcessSubagent, SpawnStyleStateSurvivesJson) { expect_same_with_round_trips(spawn_scenario()); }
 
+// OpenClaw, as captured: every request ends with a context message it re-renders each
+// turn (so no request is a prefix of the next), the system prompt and tool set change
+// between turns, and tool-call ids come back stripped to [A-Za-z0-9]. Still one
+// conversation, its tool calls closed by their results, the child linked by its task and
+// ended by the announcement.
+TEST(InProcessSubagent, OpenClawShapedTurnsStayOneConversation) {
+  Capture c;
+  c.start(kMain, 10, {"openclaw"});
+  const std::string ctx1 = user("<<<CONTEXT>>> Active Subagents: none");
+  const std::string spawn_input = R"({"task":"TASK-7Q: reply with the magic word","label":"magic"})";
+  c.exchange(kMain, kConnMain, req("main v1", {"sessions_spawn", "exec"}, {user("Spawn a sub-agent for the magic word"), ctx1}),
+             calls("call_standin_1", "sessions_spawn", spawn_input));
+  const std::string accepted = R"({\"status\":\"accepted\"})";
+  c.exchange(kMain, kConnMain,
+             req("main v1", {"sessions_spawn", "exec"},
+                 {user("Spawn a sub-agent for the magic word"), tool_use("callstandin1", "sessions_spawn", spawn_input),
+                  tool_result("callstandin1", accepted), user("<<<CONTEXT>>> Active Subagents: magic")}),
+             says("Waiting for the sub-agent."));
+  c.exchange(kMain, kConnSub,
+             req("child", {"exec"}, {user("[Subagent Task] TASK-7Q: reply with the magic word. Begin."), ctx1}),
+             says("CHILD-RESULT-4242 is the magic word"));
+  c.exchange(kMain, kConnMain,
+             req("main v2", {"exec"},
+                 {user("Spawn a sub-agent for the magic word"), tool_use("callstandin1", "sessions_spawn", spawn_input),
+                  tool_result("callstandin1", accepted), assistant("Waiting for the sub-agent."),
+                  user("A background task completed. Child result: CHILD-RESULT-4242 is the magic word"),
+                  user("<<<CONTEXT>>> results awaiting delivery")}),
+             says("The magic word is CHILD-RESULT-4242."));
+  c.exit(kMain, 0);
+  auto ev = c.run(false);
+  auto inputs = of(ev, EventType::llm_input);
+  ASSERT_EQ(inputs.size(), 4u);
+  for (int i : {1, 3}) {
+    EXPECT_EQ(s(inputs[i]->data, "thread"), s(inputs[0]->data, "thread")) << i;
+    EXPECT_EQ(s(inputs[i]->data, "thread_role"), "main") << i;
+  }
+  EXPECT_EQ(inputs[3]->data.at("messages_added_from").as_uint64(), 3u);
+  const Event* done = tool_call(ev, "sessions_spawn", EventType::after_tool_call);
+  ASSERT_NE(done, nullptr);
+  EXPECT_FALSE(done->data.contains("abandoned"));
+  auto spawned = of(ev, EventType::subagent_spawned);
+  auto ended = of(ev, EventType::subagent_ended);
+  ASSERT_EQ(spawned.size(), 1u);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(s(inputs[2]->data, "thread_role"), "subagent");
+  EXPECT_EQ(s(ended[0]->data.at("provenance").as_object(), "llm_span"), inputs[3]->span);
+  EXPECT_EQ(ended[0]->data.at("provenance").at("message").as_uint64(), 4u);
+  expect_same_with_round_trips(c);
+}
+
 // A conversation that is not started by a tool call is not a sub-agent, even with tools;
 // a no-tools request on the main conversation's messages (a summary) is a side call that
 // leaves the conversation where it was.

@@ -148,8 +148,22 @@ TEST(Synth, KilledProcessIsTruncatedWithItsSignal) {
   ASSERT_EQ(end.size(), 1u);
   EXPECT_EQ(end[0]->data.at("truncated"), true);
   EXPECT_EQ(end[0]->data.at("signal"), SIGKILL);
+  EXPECT_EQ(end[0]->t_ns, 50u);  // when its death was seen, not its spool's last read
   // The open span was closed, so every before_tool_call has its after_tool_call.
   EXPECT_EQ(book.of(root, EventType::after_tool_call).size(), 1u);
+}
+
+// Killed and never reaped by a traced parent: it lived at least until its last record,
+// even when the pass that noticed its death read nothing new.
+TEST(Synth, UnobservedKillEndsAtTheLastRecord) {
+  MemoryBook book;
+  Synthesizer s(book);
+  s.apply(root, start(kRoot, 100, 10, {"agent"}, wire::Via::root));
+  s.apply(root, spawn(wire::SpawnKind::posix_spawn, 30, 101, {"tool"}));
+  s.finish_truncated(root, 10);
+  auto end = book.of(root, EventType::session_end);
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0]->t_ns, 30u);
 }
 
 TEST(Synth, UnwaitedChildIsClosedAtParentExit) {
