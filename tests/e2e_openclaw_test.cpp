@@ -333,6 +333,7 @@ TEST_F(OpenClaw, SpawnsSubagent) {
     if (added.find(std::string(kChildText)) != std::string::npos && added.find("[Subagent Task]") == std::string::npos)
       announce_call = in;
   }
+  f.expect_no_secret_in_store();
   ASSERT_NE(child_call, nullptr);
   ASSERT_NE(announce_call, nullptr);
   ASSERT_EQ(parent_calls.size(), 3u);
@@ -376,7 +377,6 @@ TEST_F(OpenClaw, SpawnsSubagent) {
   ASSERT_NE(provenance, nullptr);
   EXPECT_NE(json::serialize(*provenance).find(announce_call->span), std::string::npos)
       << "provenance should point at the parent's call that carried the result: " << json::serialize(*provenance);
-  f.expect_no_secret_in_store();
 }
 
 }  // namespace
