@@ -1330,6 +1330,40 @@ TEST(StandinScriptRun, RulesAndNthSequenceAConversation) {
   EXPECT_EQ(str(standin.last_log().at("error")), "slow down");
 }
 
+// A task in the first user message, a context message after it (as OpenClaw sends):
+// any_user_contains sees the first, user_contains only the last.
+TEST(StandinScriptRun, AnyUserContainsLooksAtEveryUserMessage) {
+  StandIn standin(R"({"rules":[
+    {"name":"last","when":{"user_contains":"TASK-7Q"},"reply":{"text":"last"}},
+    {"name":"any","when":{"any_user_contains":"TASK-7Q"},"reply":{"text":"any"}}],
+    "default":{"text":"neither"}})");
+  Client client;
+  const std::pair<std::string, std::string> requests[] = {
+      {"/v1/messages", R"({"model":"m","max_tokens":9,"messages":[
+        {"role":"user","content":[{"type":"text","text":"do TASK-7Q"}]},
+        {"role":"assistant","content":"ok"},
+        {"role":"user","content":[{"type":"text","text":"<<<context>>>"}]}]})"},
+      {"/v1/chat/completions", R"({"model":"m","messages":[{"role":"system","content":"TASK-7Q"},
+        {"role":"user","content":"do TASK-7Q"},{"role":"user","content":[{"type":"text","text":"<<<context>>>"}]}]})"},
+      {"/v1/responses", R"({"model":"m","input":[{"role":"user","content":[{"type":"input_text","text":"do TASK-7Q"}]},
+        {"role":"user","content":[{"type":"input_text","text":"<<<context>>>"}]}]})"},
+      {"/v1beta/models/g:generateContent", R"({"contents":[{"role":"user","parts":[{"text":"do TASK-7Q"}]},
+        {"role":"user","parts":[{"text":"<<<context>>>"}]}]})"},
+      {"/api/chat", R"({"model":"m","stream":false,"messages":[{"role":"user","content":"do TASK-7Q"},
+        {"role":"user","content":"<<<context>>>"}]})"},
+  };
+  for (const auto& [path, body] : requests) {
+    EXPECT_EQ(client.post(standin.url(false, path), body).status, 200) << path;
+    EXPECT_EQ(str(standin.last_log().at("rule")), "any") << path;
+  }
+  const std::string last_has_it = R"({"model":"m","messages":[{"role":"user","content":"x"},{"role":"user","content":"TASK-7Q"}]})";
+  client.post(standin.url(false, "/v1/chat/completions"), last_has_it);
+  EXPECT_EQ(str(standin.last_log().at("rule")), "last");
+  const std::string only_system = R"({"model":"m","messages":[{"role":"system","content":"TASK-7Q"},{"role":"user","content":"x"}]})";
+  client.post(standin.url(false, "/v1/chat/completions"), only_system);
+  EXPECT_EQ(str(standin.last_log().at("rule")), "default") << "system and assistant text do not count";
+}
+
 TEST(StandinScriptRun, ErrorBodiesFollowEachProvider) {
   StandIn standin(R"({"default":{"status":500}})");
   Client client;

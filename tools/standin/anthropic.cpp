@@ -204,8 +204,8 @@ RequestInfo inspect_anthropic(const json::value& body, std::string_view) {
                            [](const json::value& m) { return string_field(m, "role") != "system"; });
   info.last_is_tool_result = last != messages->rend() && string_field(*last, "role") == "user" &&
                              has_part_type(field(*last, "content"), "tool_result");
-  for (auto it = messages->rbegin(); it != messages->rend() && info.last_user_text.empty(); ++it)
-    if (string_field(*it, "role") == "user") info.last_user_text = content_text(field(*it, "content"), {"text"});
+  for (const json::value& m : *messages)
+    if (string_field(m, "role") == "user") add_user_text(info, content_text(field(m, "content"), {"text"}));
   return info;
 }
 

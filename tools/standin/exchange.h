@@ -62,7 +62,8 @@ struct RequestInfo {
   bool sse = false;            // Gemini streamGenerateContent with alt=sse
   std::vector<std::string> tools;
   bool last_is_tool_result = false;
-  std::string last_user_text;
+  std::string last_user_text;           // of the last user message that has text
+  std::vector<std::string> user_texts;  // of every user message that has text, in order
 };
 
 // Values fixed before rendering so the wire and the log agree.

@@ -148,6 +148,12 @@ std::string content_text(const json::value* content, std::initializer_list<std::
   return text;
 }
 
+void add_user_text(RequestInfo& info, std::string text) {
+  if (text.empty()) return;
+  info.last_user_text = text;
+  info.user_texts.push_back(std::move(text));
+}
+
 bool has_part_type(const json::value* content, std::string_view type) {
   const json::array* parts = content ? content->if_array() : nullptr;
   if (!parts) return false;

@@ -84,6 +84,8 @@ const json::array* array_field(const json::value& v, std::string_view key);
 // A message content: a string, or the concatenated "text" of array parts whose "type" is
 // one of `types` (any part with a string "text" when `types` is empty).
 std::string content_text(const json::value* content, std::initializer_list<std::string_view> types);
+// Records the text of one user message (in order); empty texts are skipped.
+void add_user_text(RequestInfo& info, std::string text);
 // Whether an array content has a part of this "type".
 bool has_part_type(const json::value* content, std::string_view type);
 

@@ -161,9 +161,9 @@ void inspect_contents(const json::value& body, RequestInfo& info) {
   if (!contents || contents->empty()) return;
   const json::array* last_parts = array_field(contents->back(), "parts");
   info.last_is_tool_result = last_parts && std::any_of(last_parts->begin(), last_parts->end(), is_function_response);
-  for (auto it = contents->rbegin(); it != contents->rend() && info.last_user_text.empty(); ++it) {
-    std::string role = string_field(*it, "role");
-    if (role == "user" || role.empty()) info.last_user_text = content_text(field(*it, "parts"), {});
+  for (const json::value& c : *contents) {
+    std::string role = string_field(c, "role");
+    if (role == "user" || role.empty()) add_user_text(info, content_text(field(c, "parts"), {}));
   }
 }
 

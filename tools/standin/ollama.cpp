@@ -118,8 +118,8 @@ RequestInfo inspect_ollama(const json::value& body, std::string_view) {
   const json::array* messages = array_field(body, "messages");
   if (!messages || messages->empty()) return info;
   info.last_is_tool_result = string_field(messages->back(), "role") == "tool";
-  for (auto it = messages->rbegin(); it != messages->rend() && info.last_user_text.empty(); ++it)
-    if (string_field(*it, "role") == "user") info.last_user_text = string_field(*it, "content");
+  for (const json::value& m : *messages)
+    if (string_field(m, "role") == "user") add_user_text(info, string_field(m, "content"));
   return info;
 }
 

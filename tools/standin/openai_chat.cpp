@@ -184,8 +184,8 @@ RequestInfo inspect_openai_chat(const json::value& body, std::string_view) {
   if (!messages || messages->empty()) return info;
   std::string last_role = string_field(messages->back(), "role");
   info.last_is_tool_result = last_role == "tool" || last_role == "function";
-  for (auto it = messages->rbegin(); it != messages->rend() && info.last_user_text.empty(); ++it)
-    if (string_field(*it, "role") == "user") info.last_user_text = content_text(field(*it, "content"), {"text"});
+  for (const json::value& m : *messages)
+    if (string_field(m, "role") == "user") add_user_text(info, content_text(field(m, "content"), {"text"}));
   return info;
 }
 

@@ -193,15 +193,15 @@ bool is_tool_output(const json::value& item) {
 
 void inspect_input(const json::value& input, RequestInfo& info) {
   if (input.is_string()) {
-    info.last_user_text = std::string(input.get_string());
+    add_user_text(info, std::string(input.get_string()));
     return;
   }
   const json::array* items = input.if_array();
   if (!items || items->empty()) return;
   info.last_is_tool_result = is_tool_output(items->back());
-  for (auto it = items->rbegin(); it != items->rend() && info.last_user_text.empty(); ++it)
-    if (string_field(*it, "role") == "user")
-      info.last_user_text = content_text(field(*it, "content"), {"input_text", "text"});
+  for (const json::value& item : *items)
+    if (string_field(item, "role") == "user")
+      add_user_text(info, content_text(field(item, "content"), {"input_text", "text"}));
 }
 
 }  // namespace

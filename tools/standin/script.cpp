@@ -172,6 +172,7 @@ Result<void> set_condition_field(std::string_view key, const json::value& v, Con
   if (key == "tool_offered") return text(c.tool_offered);
   if (key == "last_is_tool_result") return flag(c.last_is_tool_result);
   if (key == "user_contains") return text(c.user_contains);
+  if (key == "any_user_contains") return text(c.any_user_contains);
   if (key == "nth") {
     c.nth.emplace();
     if (auto r = set_count(v, 1ull << 40, *c.nth); !r) return r;
@@ -258,6 +259,10 @@ bool matches(const Condition& when, const RequestInfo& info, std::string_view pa
     return false;
   if (when.last_is_tool_result && *when.last_is_tool_result != info.last_is_tool_result) return false;
   if (when.user_contains && !has(info.last_user_text, *when.user_contains)) return false;
+  if (when.any_user_contains &&
+      std::none_of(info.user_texts.begin(), info.user_texts.end(),
+                   [&](const std::string& t) { return has(t, *when.any_user_contains); }))
+    return false;
   return true;
 }
 

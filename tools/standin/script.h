@@ -20,6 +20,7 @@ struct Condition {
   std::optional<std::string> tool_offered;
   std::optional<bool> last_is_tool_result;
   std::optional<std::string> user_contains;
+  std::optional<std::string> any_user_contains;
   std::optional<std::uint64_t> nth;  // the k-th request meeting the other conditions
 };
 
