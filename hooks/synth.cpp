@@ -408,20 +408,20 @@ void Synthesizer::end_session(SessionState& s, uint64_t t_ns, json::object data,
 }
 
 // A child session making its first LLM call is a sub-agent of the nearest agent session
-// above it (sessions in between, like `sh -c` or `xargs`, only carried it), or of the
-// root when none above has called a model yet. It hangs under the model tool call that
-// was open when its process was started, else under that process span.
+// above it: sessions in between (`sh -c`, `xargs`, `npm run`, a launcher script) only
+// carried it. With no agent above, it is a top-level agent, not anyone's sub-agent. It
+// hangs under the model tool call that was open when its process was started, else under
+// that process span.
 void Synthesizer::on_first_llm_call(SessionState& s, uint64_t t_ns, const json::object& input) {
   if (!s.info.parent_session || s.subagent_of) return;
   SessionState* anchor = nullptr;
   std::string at;
   const SessionState* cur = &s;
-  for (int depth = 0; depth < 256 && cur->info.parent_session; ++depth) {
+  for (int depth = 0; depth < 256 && !anchor && cur->info.parent_session; ++depth) {
     SessionState* up = book_.find(*cur->info.parent_session);
     if (!up || up == &s) break;
     at = cur->info.parent_span.value_or(up->info.id);
-    anchor = up;
-    if (up->info.llm_calls > 0) break;
+    if (up->info.llm_calls > 0) anchor = up;
     cur = up;
   }
   if (!anchor) return;

@@ -603,6 +603,22 @@ TEST(ProcessSubagent, KilledSubagentIsTruncatedAndTheTreeAboveIsIntact) {
   EXPECT_EQ(of(ev, EventType::subagent_ended, hex_id(kMain)).size(), 1u);
 }
 
+// A launcher (npm run, a shell script) that never calls a model starts the agent: the
+// agent is a top-level one, nobody's sub-agent.
+TEST(ProcessSubagent, AgentUnderALauncherIsNotASubagent) {
+  Capture c;
+  c.start(kShell, 20, {"npm", "run", "agent"});
+  c.spawn(kShell, 0x62, 30, {"node", "agent.js"});
+  c.start(kChild, 30, {"node", "agent.js"}, kShell, 0x62);
+  c.exchange(kChild, 0xb2, req("agent", {"Bash"}, {user("hello")}), says("hi"));
+  c.exit(kChild, 0);
+  c.reap(kShell, 30, 0);
+  c.exit(kShell, 0);
+  auto ev = c.run(false);
+  EXPECT_TRUE(of(ev, EventType::subagent_spawned).empty());
+  EXPECT_TRUE(of(ev, EventType::subagent_ended).empty());
+}
+
 TEST(ProcessSubagent, StateSurvivesJson) { expect_same_with_round_trips(process_scenario(false)); }
 
 }  // namespace
