@@ -179,7 +179,8 @@ Fixture::~Fixture() {
     int st;
     waitpid(pid_, &st, 0);
   }
-  if (::testing::Test::HasFailure()) {
+  const char* keep = std::getenv("CLAWTRACE_E2E_KEEP");
+  if (::testing::Test::HasFailure() || (keep && *keep == '1')) {
     std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
   } else {
     fs::remove_all(dir_);
