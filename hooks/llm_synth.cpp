@@ -506,11 +506,19 @@ std::vector<uint64_t> message_hashes(const llm::RequestInfo& req) {
 
 }  // namespace
 
-// Which conversation a request belongs to. It continues the thread it shares the longest
-// message prefix with, if it is the same kind of request (tools offered or not) and offers
-// tools, extends it, or keeps its system prompt. A request sharing a prefix but differing
-// (a no-tools summary or title of the conversation) is a side call on it and leaves it as
-// it was. Anything else starts a thread.
+// Which conversation a request belongs to, by the hashes of its messages:
+// 1. a thread of the same kind (tools offered or not) it extends — its messages start
+//    with all of the thread's — the most recently active such: the same conversation (the
+//    same opening run again by a batch runner extends both runs' threads: the later one);
+//    a no-tools request extending a tools conversation (a summary of it) is a side call
+//    that leaves it as it was;
+// 2. else a thread it branches from (shares a prefix, then differs): the same
+//    conversation if the same kind and either the system prompt is unchanged (an edit,
+//    a rewind) or, with tools, only the thread's last message differs (OpenClaw
+//    re-renders a trailing context message, its system prompt and tools every turn);
+//    a no-tools request on a tools conversation is again a side call;
+// 3. else a new thread. A request that is a strict prefix of a thread (the same opening
+//    again: a batch runner's next run of the same task) starts one too.
 LlmSynth::Placement LlmSynth::place(const llm::RequestInfo& req, uint64_t t_ns) {
   const std::vector<uint64_t> hashes = message_hashes(req);
   const uint64_t system = fnv1a(json::serialize(req.system));
@@ -521,38 +529,43 @@ LlmSynth::Placement LlmSynth::place(const llm::RequestInfo& req, uint64_t t_ns) 
     named->last_ns = t_ns;
     return {named, 0, named->role, named->parent, named->system != system};
   }
-  Thread* best = nullptr;
-  size_t best_len = 0;
+  Thread* extended = nullptr;  // the latest active thread of the same kind it extends
+  Thread* summarised = nullptr;  // a tools thread a no-tools request extends
+  Thread* branched = nullptr;  // else the thread sharing the longest prefix
+  size_t branch_len = 0;
   for (auto& t : s_.threads) {
     const size_t len = common_prefix(t.messages, hashes);
     if (len == 0) continue;
-    if (!best || len > best_len || (len == best_len && t.last_ns > best->last_ns)) {
-      best = &t;
-      best_len = len;
+    if (len == t.messages.size()) {
+      Thread*& slot = t.tools == tools ? extended : summarised;
+      if (!slot || t.last_ns > slot->last_ns || (t.last_ns == slot->last_ns && len > slot->messages.size())) slot = &t;
+    } else if (len < hashes.size() && (!branched || len > branch_len || (len == branch_len && t.last_ns > branched->last_ns))) {
+      branched = &t;
+      branch_len = len;
     }
   }
-  // A request with tools is never a side call of a conversation without them.
-  if (best && !(tools && !best->tools)) {
-    // With tools, a shared prefix is the same conversation even when it diverges (a
-    // trailing context message the agent re-renders each turn, as OpenClaw does, an edit,
-    // a compaction) and its system prompt or tool set changes between turns.
-    const bool extends = best_len == best->messages.size();
-    if (best->tools == tools && (extends || tools || best->system == system)) {
-      if (best->role == "pending") settle(*best, "main");  // a follow-up: a chat of its own
-      const bool changed = best->system != system;
-      best->messages = hashes;
-      best->system = system;
-      best->last_ns = t_ns;
-      return {best, best_len, best->role, best->parent, changed};
-    }
-    return {best, best_len, "side", best->parent, false};
-  }
+  if (extended) return continue_thread(*extended, extended->messages.size(), hashes, system, t_ns);
+  if (summarised && !tools) return {summarised, summarised->messages.size(), "side", summarised->parent, false};
+  if (branched && branched->tools == tools &&
+      (branched->system == system || (tools && branch_len + 1 >= branched->messages.size())))
+    return continue_thread(*branched, branch_len, hashes, system, t_ns);
+  if (branched && !tools && branched->tools) return {branched, branch_len, "side", branched->parent, false};
   const ModelToolCall* call = spawning_call(req);
   Thread& t = new_thread(req, system, call != nullptr);
   t.messages = hashes;
   t.last_ns = t_ns;
   if (call) start_agent(t, *call, req, t_ns);
   return {&t, 0, t.role, t.parent, true};
+}
+
+LlmSynth::Placement LlmSynth::continue_thread(Thread& t, size_t first_new, const std::vector<uint64_t>& hashes,
+                                              uint64_t system, uint64_t t_ns) {
+  if (t.role == "pending") settle(t, "main");  // a follow-up turn: a chat of its own
+  const bool changed = t.system != system;
+  t.messages = hashes;
+  t.system = system;
+  t.last_ns = t_ns;
+  return {&t, first_new, t.role, t.parent, changed};
 }
 
 Thread* LlmSynth::continued(const llm::RequestInfo& req) {

@@ -147,6 +147,8 @@ class LlmSynth {
     bool system_changed = false;
   };
   Placement place(const llm::RequestInfo& req, uint64_t t_ns);
+  Placement continue_thread(Thread& t, size_t first_new, const std::vector<uint64_t>& hashes, uint64_t system,
+                            uint64_t t_ns);
   Thread& new_thread(const llm::RequestInfo& req, uint64_t system, bool spawned);
   Thread* continued(const llm::RequestInfo& req);
   void settle(Thread& t, const std::string& role);

@@ -456,6 +456,31 @@ TEST(InProcessSubagent, FirstNoToolsCallWaitsForItsRole) {
   EXPECT_EQ(roles(two_turns), (std::vector<std::string>{"main", "main", "main"}));
 }
 
+// A batch runner doing the same task twice in one process: the second run opens with the
+// same message, and is a conversation of its own, not a rewind of the first.
+TEST(InProcessSubagent, SameTaskRunAgainIsANewConversation) {
+  Capture c;
+  c.start(kMain, 10, {"eval"});
+  const std::string use = tool_use("toolu_1", "bash", R"({"command":"ls"})");
+  for (int run = 0; run < 2; ++run) {
+    c.exchange(kMain, kConnMain, req("agent", {"bash"}, {user("list the files")}),
+               calls("toolu_1", "bash", R"({"command":"ls"})"));
+    c.exchange(kMain, kConnMain, req("agent", {"bash"}, {user("list the files"), use, tool_result("toolu_1", "a.txt")}),
+               says("One file."));
+  }
+  c.exit(kMain, 0);
+  auto ev = c.run(false);
+  auto inputs = of(ev, EventType::llm_input);
+  ASSERT_EQ(inputs.size(), 4u);
+  std::vector<uint64_t> from;
+  for (const auto* in : inputs) from.push_back(in->data.at("messages_added_from").as_uint64());
+  EXPECT_EQ(from, (std::vector<uint64_t>{0, 1, 0, 1}));
+  EXPECT_EQ(s(inputs[1]->data, "thread"), s(inputs[0]->data, "thread"));
+  EXPECT_EQ(s(inputs[3]->data, "thread"), s(inputs[2]->data, "thread"));
+  EXPECT_NE(s(inputs[2]->data, "thread"), s(inputs[0]->data, "thread"));
+  EXPECT_TRUE(of(ev, EventType::subagent_spawned).empty());
+}
+
 // A sub-agent whose process dies mid-task is ended with the session, marked truncated.
 TEST(InProcessSubagent, KilledMidTaskIsTruncated) {
   Capture c;
