@@ -15,7 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-struct Book : clawtrace::testing::MemoryBook {
+struct Book : clawtrace::test::MemoryBook {
   void round_trip() { ASSERT_TRUE(MemoryBook::round_trip()); }
 };
 

@@ -11,7 +11,7 @@ using namespace clawtrace;
 
 namespace {
 
-using clawtrace::testing::MemoryBook;
+using clawtrace::test::MemoryBook;
 
 constexpr uint64_t kRoot = 0x1000, kChild = 0x2000, kSpan = 0x77;
 

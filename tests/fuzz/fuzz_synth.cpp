@@ -25,7 +25,7 @@ using namespace clawtrace;
 
 namespace {
 
-using Book = clawtrace::testing::MemoryBook;
+using Book = clawtrace::test::MemoryBook;
 
 constexpr uint64_t kSession = 0x42;
 

@@ -10,7 +10,7 @@
 
 #include "synth.h"
 
-namespace clawtrace::testing {
+namespace clawtrace::test {
 
 class MemoryBook : public SynthBook {
  public:
@@ -52,4 +52,4 @@ class MemoryBook : public SynthBook {
   std::vector<Event> events;
 };
 
-}  // namespace clawtrace::testing
+}  // namespace clawtrace::test
