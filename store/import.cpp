@@ -294,8 +294,10 @@ SessionInfo record_of(const ImportedSession& s, const std::vector<std::string>* 
   if (info.name.empty()) info.name = s.original != info.id ? s.original : "imported";
   if (!s.ended) {
     info.status = SessionStatus::truncated;
-    info.end_ns = std::max(s.last_ns, info.start_ns);
+    info.end_ns = s.last_ns;
   }
+  // Durations are end minus start: an end before the start (odd clocks) is the start.
+  if (info.end_ns) info.end_ns = std::max(*info.end_ns, info.start_ns);
   return info;
 }
 
