@@ -18,6 +18,8 @@ commands:
   run [--name N] [--tag K=V]... -- CMD...   run CMD traced; exit status is CMD's
   sessions [--json] [--all]                 list traced sessions (root sessions unless --all)
   events SESSION [--tree]                   a session's events as JSON lines, or its span tree
+  import FILE                               store events from JSON lines (FILE or - for stdin)
+  export SESSION...|--all [--jsonl]         sessions and those below them as JSON lines
 
 SESSION is an id, a unique id prefix, or `last`.
 --store DIR defaults to $CLAWTRACE_STORE, else $XDG_DATA_HOME/clawtrace,
@@ -59,5 +61,7 @@ int main(int argc, char** argv) {
   if (command == "run") return cli::cmd_run(g, rest);
   if (command == "sessions") return cli::cmd_sessions(g, rest);
   if (command == "events") return cli::cmd_events(g, rest);
+  if (command == "import") return cli::cmd_import(g, rest);
+  if (command == "export") return cli::cmd_export(g, rest);
   return cli::usage_error("", "unknown command '" + command + "' (see clawtrace --help)");
 }
