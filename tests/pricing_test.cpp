@@ -207,7 +207,7 @@ TEST(PricingCost, NegativeCountsCountAsZero) {
 
 // --- name resolution -----------------------------------------------------------------------
 
-TEST(PriceTableFind, SnapshotsAndPrefixesResolveToTheirFamily) {
+TEST(PricingFind, SnapshotsAndPrefixesResolveToTheirFamily) {
   const std::pair<const char*, const char*> cases[] = {
       {"claude-sonnet-4-5-20250929", "claude-sonnet-4-5"},
       {"anthropic/claude-sonnet-4-5", "claude-sonnet-4-5"},
@@ -233,7 +233,7 @@ TEST(PriceTableFind, SnapshotsAndPrefixesResolveToTheirFamily) {
   }
 }
 
-TEST(PriceTableFind, AnExactSnapshotEntryWinsOverItsFamily) {
+TEST(PricingFind, AnExactSnapshotEntryWinsOverItsFamily) {
   const ModelPrice* p = builtin_table().find("gpt-4o-2024-05-13");
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->model, "gpt-4o-2024-05-13");
@@ -243,7 +243,7 @@ TEST(PriceTableFind, AnExactSnapshotEntryWinsOverItsFamily) {
   EXPECT_EQ(r1->model, "deepseek/deepseek-r1-0528");
 }
 
-TEST(PriceTableFind, NoMatchByMerePrefix) {
+TEST(PricingFind, NoMatchByMerePrefix) {
   const PriceTable& t = builtin_table();
   ASSERT_NE(t.find("gpt-4o-mini"), nullptr);
   EXPECT_EQ(t.find("gpt-4o-mini")->model, "gpt-4o-mini");
@@ -255,7 +255,7 @@ TEST(PriceTableFind, NoMatchByMerePrefix) {
 
 // --- the bundled table ---------------------------------------------------------------------
 
-TEST(PriceTableBuiltin, MatchesTheDataFileAndCoversTheMainFamilies) {
+TEST(PricingBuiltin, MatchesTheDataFileAndCoversTheMainFamilies) {
   const PriceTable& t = builtin_table();
   auto on_disk = PriceTable::load(fs::path(CLAWTRACE_SOURCE_DIR) / "compiler/data/prices.json");
   ASSERT_TRUE(on_disk.ok()) << on_disk.error();
@@ -268,7 +268,7 @@ TEST(PriceTableBuiltin, MatchesTheDataFileAndCoversTheMainFamilies) {
     EXPECT_NE(t.find(family), nullptr) << family;
 }
 
-TEST(PriceTableBuiltin, EveryEntryIsDatedAndSourced) {
+TEST(PricingBuiltin, EveryEntryIsDatedAndSourced) {
   for (const auto& [name, p] : builtin_table().models()) {
     EXPECT_EQ(p.checked.size(), 10u) << name;
     EXPECT_FALSE(p.provider.empty()) << name;
@@ -278,7 +278,7 @@ TEST(PriceTableBuiltin, EveryEntryIsDatedAndSourced) {
   }
 }
 
-TEST(PriceTableBuiltin, AnthropicCacheRatesFollowTheInputRate) {
+TEST(PricingBuiltin, AnthropicCacheRatesFollowTheInputRate) {
   for (const auto& [name, p] : builtin_table().models()) {
     if (p.provider != "anthropic") continue;
     std::vector<const Rates*> all{&p.rates};
@@ -293,7 +293,7 @@ TEST(PriceTableBuiltin, AnthropicCacheRatesFollowTheInputRate) {
 
 // --- overrides -----------------------------------------------------------------------------
 
-TEST(PriceTableOverride, LaterEntriesWinOthersStay) {
+TEST(PricingOverride, LaterEntriesWinOthersStay) {
   auto user = PriceTable::parse(R"({"version": "mine", "models": {
       "gpt-4o": {"input": 1.0, "output": 2.0},
       "my-local-model": {"provider": "vllm", "input": 0.5, "output": 0.5}}})", "mine.json");
@@ -306,7 +306,7 @@ TEST(PriceTableOverride, LaterEntriesWinOthersStay) {
   EXPECT_EQ(t.version(), builtin_table().version() + "+mine");
 }
 
-TEST(PriceTableOverride, BuiltinThenDefaultFileThenCommandLine) {
+TEST(PricingOverride, BuiltinThenDefaultFileThenCommandLine) {
   TempDir dir;
   const fs::path xdg = dir.path() / "config";
   dir.write("config/clawtrace/prices.json", one_model_file("xdg", 1.0));
@@ -332,7 +332,7 @@ TEST(PriceTableOverride, BuiltinThenDefaultFileThenCommandLine) {
   EXPECT_EQ(with_named->version(), builtin_table().version() + "+named");
 }
 
-TEST(PriceTableOverride, MissingDefaultFileIsFineMissingNamedFileIsNot) {
+TEST(PricingOverride, MissingDefaultFileIsFineMissingNamedFileIsNot) {
   TempDir dir;
   ScopedEnv xdg_env("XDG_CONFIG_HOME", dir.path().c_str());
   ScopedEnv no_named("CLAWTRACE_PRICES", nullptr);
@@ -351,7 +351,7 @@ TEST(PriceTableOverride, MissingDefaultFileIsFineMissingNamedFileIsNot) {
   EXPECT_EQ(env_missing.error().rfind(missing.string() + ": cannot read", 0), 0u) << env_missing.error();
 }
 
-TEST(PriceTableOverride, HomeConfigWhenNoXdg) {
+TEST(PricingOverride, HomeConfigWhenNoXdg) {
   TempDir dir;
   dir.write(".config/clawtrace/prices.json", one_model_file("home", 4.0));
   ScopedEnv home("HOME", dir.path().c_str());
@@ -364,7 +364,7 @@ TEST(PriceTableOverride, HomeConfigWhenNoXdg) {
 
 // --- LiteLLM import ------------------------------------------------------------------------
 
-TEST(PriceTableLiteLLM, ImportsChatModelsWithTiersAndCacheRates) {
+TEST(PricingLiteLLM, ImportsChatModelsWithTiersAndCacheRates) {
   const fs::path fixture = fs::path(CLAWTRACE_COMPILER_FIXTURES) / "litellm_small.json";
   auto t = PriceTable::import_litellm(fixture);
   ASSERT_TRUE(t.ok()) << t.error();
@@ -414,7 +414,7 @@ TEST(PriceTableLiteLLM, ImportsChatModelsWithTiersAndCacheRates) {
   expect_usd(c.total, 1.500225);  // 300,000 × $5/M + 10 × $22.50/M
 }
 
-TEST(PriceTableLiteLLM, OverrideFilesAreRecognisedByShape) {
+TEST(PricingLiteLLM, OverrideFilesAreRecognisedByShape) {
   auto t = PriceTable::load_any(fs::path(CLAWTRACE_COMPILER_FIXTURES) / "litellm_small.json");
   ASSERT_TRUE(t.ok()) << t.error();
   EXPECT_NE(t->find("gpt-5.4"), nullptr);
@@ -424,7 +424,7 @@ TEST(PriceTableLiteLLM, OverrideFilesAreRecognisedByShape) {
   EXPECT_EQ(ours->version(), "ours");
 }
 
-TEST(PriceTableLiteLLM, BadValuesAreErrors) {
+TEST(PricingLiteLLM, BadValuesAreErrors) {
   TempDir dir;
   const fs::path f = dir.write("map.json", R"({"m": {"mode": "chat", "input_cost_per_token": "0.1",
                                                      "output_cost_per_token": 1e-6}})");
@@ -448,9 +448,9 @@ struct BadFile {
 
 void PrintTo(const BadFile& bad, std::ostream* os) { *os << bad.name; }
 
-class PriceTableErrors : public testing::TestWithParam<BadFile> {};
+class PricingErrors : public testing::TestWithParam<BadFile> {};
 
-TEST_P(PriceTableErrors, NameTheFileAndTheKey) {
+TEST_P(PricingErrors, NameTheFileAndTheKey) {
   TempDir dir;
   const fs::path f = dir.write("prices.json", GetParam().json);
   auto t = PriceTable::load(f);
@@ -459,7 +459,7 @@ TEST_P(PriceTableErrors, NameTheFileAndTheKey) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    BadFiles, PriceTableErrors,
+    BadFiles, PricingErrors,
     testing::Values(
         BadFile{"UnknownField", R"({"version": "1", "models": {"gpt-4o": {"inptu": 2.5, "output": 10}}})",
                 R"(model "gpt-4o": "inptu" is not a known field)"},
@@ -493,7 +493,7 @@ INSTANTIATE_TEST_SUITE_P(
                 R"(model "m": listed twice)"}),
     [](const testing::TestParamInfo<BadFile>& param_info) { return std::string(param_info.param.name); });
 
-TEST(PriceTableErrorsFile, InvalidJsonAndMissingFile) {
+TEST(PricingErrorsFile, InvalidJsonAndMissingFile) {
   TempDir dir;
   const fs::path f = dir.write("prices.json", R"({"version": "1", "models": {)");
   auto t = PriceTable::load(f);
