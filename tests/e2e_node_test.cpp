@@ -53,13 +53,7 @@ class NodeClients : public ::testing::Test {
   }
 };
 
-std::string api_key_of(const std::string& log_api) {
-  if (log_api == "anthropic.messages") return "anthropic";
-  if (log_api == "openai.chat") return "openai_chat";
-  if (log_api == "openai.responses") return "openai_responses";
-  if (log_api == "gemini.generate_content") return "gemini";
-  return "ollama";
-}
+using e2e::api_key_of;
 
 // What an exchange said: its text and tool-call ids, in the log's or an llm_output's terms.
 std::string said(const json::object& o) {

@@ -138,6 +138,8 @@ TEST_P(Subagents, ThreeLinkedAgentSessions) {
   EXPECT_EQ(path_to(tree, s2), (std::vector<K>{K::llm, K::tool, K::subagent, K::session}));
   EXPECT_EQ(path_to(tree, s3), (std::vector<K>{K::llm, K::tool, K::subagent, K::session, K::llm, K::tool,
                                                K::subagent, K::session}));
+  // The card of the whole run is the stand-in's bill.
+  e2e::expect_card_matches_ledger(f, s1);
   f.expect_no_secret_in_store();
 }
 
@@ -252,6 +254,7 @@ TEST(InProcessSubagents, TaskToolConversationIsASubagentAndTheTitleCallIsNot) {
   for (size_t at = tree.nodes[shell->parent].parent; at != 0; at = tree.nodes[at].parent) up.push_back(tree.nodes[at].kind);
   using K = SpanNode::Kind;
   EXPECT_EQ(up, (std::vector<K>{K::llm, K::subagent, K::tool, K::llm}));
+  e2e::expect_card_matches_ledger(f, inputs[0]->session);
   f.expect_no_secret_in_store();
 }
 

@@ -1,5 +1,7 @@
 #include "e2e_support.h"
 
+#include "card.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -350,6 +352,53 @@ void expect_output_matches(const Event& out, const json::object& log, const std:
     EXPECT_TRUE(d.contains("ttft_ms"));
   }
   EXPECT_GT(d.at("duration_ms").to_number<double>(), 0.0);
+}
+
+std::string api_key_of(const std::string& log_api) {
+  if (log_api == "anthropic.messages") return "anthropic";
+  if (log_api == "openai.chat") return "openai_chat";
+  if (log_api == "openai.responses") return "openai_responses";
+  if (log_api == "gemini.generate_content") return "gemini";
+  return "ollama";
+}
+
+void expect_card_matches_ledger(const Fixture& f, const std::string& root) {
+  auto prices = pricing::PriceTable::builtin();
+  ASSERT_TRUE(prices.ok()) << prices.error();
+  const card::Card c = card::compile(f.tree(root), prices.value());
+  const auto log = f.standin_log();
+  double want = 0;
+  uint64_t unpriced = 0;
+  card::TokenSum sum;
+  for (const auto& line : log) {
+    const json::object& wire = obj(line, "usage");
+    const json::object u = expected_usage(api_key_of(s(line, "api")), wire);
+    pricing::Tokens t;
+    t.input = num(u, "input");
+    t.output = num(u, "output");
+    t.cache_read = num(u, "cache_read");
+    t.cache_write = num(u, "cache_write");
+    t.cache_write_5m = num(obj(wire, "cache_creation"), "ephemeral_5m_input_tokens");
+    t.cache_write_1h = num(obj(wire, "cache_creation"), "ephemeral_1h_input_tokens");
+    t.reasoning = num(u, "reasoning");
+    sum.input += t.input;
+    sum.output += t.output;
+    sum.cache_read += t.cache_read;
+    sum.cache_write += t.cache_write;
+    if (auto cost = pricing::cost(prices.value(), s(line, "model_returned"), t)) want += cost->total;
+    else ++unpriced;
+  }
+  EXPECT_EQ(c.llm_calls, log.size());
+  EXPECT_EQ(c.unpriced_calls, unpriced);
+  EXPECT_EQ(c.tokens.input, sum.input);
+  EXPECT_EQ(c.tokens.output, sum.output);
+  EXPECT_EQ(c.tokens.cache_read, sum.cache_read);
+  EXPECT_EQ(c.tokens.cache_write, sum.cache_write);
+  EXPECT_NEAR(c.cost_usd, want, 1e-12);
+  EXPECT_GT(c.cost_usd, 0);
+  double steps = 0;
+  for (const auto& st : c.steps) steps += st.cost_usd;
+  EXPECT_NEAR(steps, c.cost_usd, 1e-9);
 }
 
 }  // namespace clawtrace::e2e

@@ -80,6 +80,12 @@ Request single_request(const std::string& api, bool stream);
 void expect_output_matches(const Event& out, const boost::json::object& log, const std::string& api,
                            bool stream);
 
+// The TraceCard of `root` against the stand-in's ledger: every logged exchange priced from
+// the provider's own usage fields (bundled prices); the card's calls, tokens and total
+// must be exactly those, and its steps must add up to the total.
+void expect_card_matches_ledger(const Fixture& f, const std::string& root);
+std::string api_key_of(const std::string& log_api);  // "anthropic.messages" -> "anthropic"
+
 std::string python();                                 // the real interpreter, not a shim
 std::string client_script(const std::string& name);   // tests/clients/NAME
 std::string curl_post();                              // the libcurl test client

@@ -29,6 +29,7 @@ int usage_error(const std::string& command, const std::string& message);
 int cmd_run(const Globals& g, const std::vector<std::string>& args);
 int cmd_sessions(const Globals& g, const std::vector<std::string>& args);
 int cmd_events(const Globals& g, const std::vector<std::string>& args);
+int cmd_card(const Globals& g, const std::vector<std::string>& args);
 int cmd_import(const Globals& g, const std::vector<std::string>& args);
 int cmd_export(const Globals& g, const std::vector<std::string>& args);
 

@@ -18,6 +18,7 @@ commands:
   run [--name N] [--tag K=V]... -- CMD...   run CMD traced; exit status is CMD's
   sessions [--json] [--all]                 list traced sessions (root sessions unless --all)
   events SESSION [--tree]                   a session's events as JSON lines, or its span tree
+  card SESSION [--top K] [--no-cost]        the session's TraceCard (YAML): cost per step
   import FILE                               store events from JSON lines (FILE or - for stdin)
   export SESSION...|--all [--jsonl]         sessions and those below them as JSON lines
 
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
   if (command == "run") return cli::cmd_run(g, rest);
   if (command == "sessions") return cli::cmd_sessions(g, rest);
   if (command == "events") return cli::cmd_events(g, rest);
+  if (command == "card") return cli::cmd_card(g, rest);
   if (command == "import") return cli::cmd_import(g, rest);
   if (command == "export") return cli::cmd_export(g, rest);
   return cli::usage_error("", "unknown command '" + command + "' (see clawtrace --help)");

@@ -1,0 +1,391 @@
+#include "card.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "json_fields.h"
+
+namespace json = boost::json;
+
+namespace clawtrace::card {
+namespace {
+
+using json_fields::str;
+constexpr size_t kTextShown = 500;  // bytes of args/results/answers a card shows
+
+std::string shown(std::string_view text) {
+  if (text.size() <= kTextShown) return std::string(text);
+  size_t cut = kTextShown;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "…";
+}
+
+std::string alnum(std::string_view id) {
+  std::string out;
+  for (char c : id)
+    if (std::isalnum(static_cast<unsigned char>(c))) out += c;
+  return out;
+}
+
+int64_t count(const json::object& o, std::string_view k) {
+  const json::value* v = o.if_contains(k);
+  return v && v->is_number() ? v->to_number<int64_t>() : 0;
+}
+
+const json::object* object(const std::optional<Event>& e) { return e ? &e->data : nullptr; }
+
+// An LLM call's usage in billing classes, if its response reported any.
+std::optional<pricing::Tokens> usage_of(const SpanNode& n) {
+  const json::object* out = object(n.close);
+  const json::value* u = out ? out->if_contains("usage") : nullptr;
+  if (!u || !u->is_object()) return std::nullopt;
+  const json::object& o = u->get_object();
+  pricing::Tokens t;
+  t.input = count(o, "input");
+  t.output = count(o, "output");
+  t.cache_read = count(o, "cache_read");
+  t.cache_write = count(o, "cache_write");
+  t.cache_write_5m = count(o, "cache_write_5m");
+  t.cache_write_1h = count(o, "cache_write_1h");
+  t.reasoning = count(o, "reasoning");
+  return t;
+}
+
+std::string model_of(const SpanNode& n) {
+  std::string m = object(n.close) ? str(*object(n.close), "model_returned") : "";
+  if (m.empty() && object(n.open)) m = str(*object(n.open), "model");
+  return m;
+}
+
+void add(TokenSum& sum, const pricing::Tokens& t) {
+  sum.input += t.input;
+  sum.output += t.output;
+  sum.cache_read += t.cache_read;
+  sum.cache_write += t.cache_write;
+  sum.reasoning += t.reasoning;
+}
+
+// One priced LLM call.
+struct Priced {
+  std::optional<pricing::Tokens> tokens;
+  std::optional<pricing::Cost> cost;
+  std::string model;
+};
+
+// A piece of a request's context and the step that owns its input cost.
+struct Segment {
+  std::string owner;
+  double bytes = 0;
+};
+
+// What a conversation's latest request carried, to rebuild the next one from
+// messages_added_from + messages_added.
+struct ThreadContext {
+  std::vector<Segment> messages;
+  Segment system;
+  std::string overhead_owner;  // the call that introduced the tool definitions
+  std::string last_call;       // the call whose answer the next assistant message is
+};
+
+class Compiler {
+ public:
+  Compiler(const SpanTree& tree, const pricing::PriceTable& prices) : tree_(tree), prices_(prices) {}
+
+  Card run() {
+    card_.session = tree_.sessions.count(tree_.nodes[0].session) ? tree_.sessions.at(tree_.nodes[0].session)
+                                                                 : SessionInfo{};
+    t0_ = card_.session.start_ns ? card_.session.start_ns : tree_.nodes[0].t_start();
+    collect(0, card_.session.id, false);
+    std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) {
+      return tree_.nodes[a].t_start() < tree_.nodes[b].t_start();
+    });
+    for (size_t n : order_) add_step(n);
+    std::stable_sort(calls_.begin(), calls_.end(), [&](size_t a, size_t b) {
+      return tree_.nodes[a].t_start() < tree_.nodes[b].t_start();
+    });
+    for (size_t n : calls_) attribute(n);
+    finish_subagents();
+    return std::move(card_);
+  }
+
+ private:
+  // Steps in the card: every span outside sub-agents (their work is their step's).
+  void collect(size_t at, const std::string& parent_step, bool inside_subagent) {
+    for (size_t c : tree_.nodes[at].children) {
+      const SpanNode& n = tree_.nodes[c];
+      count_node(n);
+      if (n.kind == SpanNode::Kind::session) {
+        collect(c, parent_step, inside_subagent);
+        continue;
+      }
+      if (inside_subagent) {
+        if (n.kind == SpanNode::Kind::llm) subagent_calls_[current_subagent_].push_back(c);
+        collect(c, parent_step, true);
+        continue;
+      }
+      order_.push_back(c);
+      parent_of_[c] = parent_step;
+      if (n.kind == SpanNode::Kind::llm) calls_.push_back(c);
+      if (n.kind == SpanNode::Kind::subagent) {
+        current_subagent_ = c;
+        collect(c, n.span, true);
+        current_subagent_ = 0;
+      } else {
+        collect(c, n.span, false);
+      }
+    }
+  }
+
+  void count_node(const SpanNode& n) {
+    if (n.kind == SpanNode::Kind::llm) {
+      ++card_.llm_calls;
+      Priced p = price(n);
+      if (p.tokens) add(card_.tokens, *p.tokens);
+      if (p.cost) card_.cost_usd += p.cost->total;
+      priced_[&n] = std::move(p);
+    }
+    if (n.kind == SpanNode::Kind::tool || n.kind == SpanNode::Kind::process) ++card_.tool_calls;
+    if (n.kind == SpanNode::Kind::subagent) ++card_.subagents;
+  }
+
+  Priced price(const SpanNode& n) {
+    Priced p;
+    p.tokens = usage_of(n);
+    p.model = model_of(n);
+    if (!p.tokens) return p;
+    p.cost = pricing::cost(prices_, p.model, *p.tokens);
+    if (!p.cost) {
+      ++card_.unpriced_calls;
+      if (std::find(card_.unpriced_models.begin(), card_.unpriced_models.end(), p.model) == card_.unpriced_models.end())
+        card_.unpriced_models.push_back(p.model);
+    }
+    return p;
+  }
+
+  void add_step(size_t index) {
+    const SpanNode& n = tree_.nodes[index];
+    Step s;
+    s.id = n.span;
+    s.parent = parent_of_[index];
+    s.start_s = seconds(t0_, n.t_start());
+    if (n.open && n.close) s.duration_s = seconds(n.open->t_ns, n.close->t_ns);
+    const json::object* open = object(n.open);
+    const json::object* close = object(n.close);
+    const json::object& d = close ? *close : *open;
+    switch (n.kind) {
+      case SpanNode::Kind::llm: describe_llm(n, s); break;
+      case SpanNode::Kind::tool:
+        s.kind = "tool";
+        s.name = str(d, "name");
+        if (open) s.args = shown(str(*open, "arguments"));
+        if (close) s.result = shown(str(*close, "result"));
+        if (close && close->contains("abandoned")) s.error = "abandoned: no result before the session ended";
+        else if (close && close->if_contains("is_error") && close->at("is_error").is_bool() && close->at("is_error").get_bool())
+          s.error = "the tool reported an error";
+        tool_ids_[{n.session, str(d, "id")}] = s.id;
+        tool_ids_[{n.session, alnum(str(d, "id"))}] = s.id;
+        break;
+      case SpanNode::Kind::process:
+        s.kind = "process";
+        s.name = str(d, "name");
+        s.args = shown(shell_words(json_fields::from_array(d.if_contains("argv"))));
+        if (auto* code = d.if_contains("exit_code"); code && code->is_number() && code->to_number<int>() != 0)
+          s.error = "exit " + std::to_string(code->to_number<int>());
+        if (auto* sig = d.if_contains("signal"); sig && sig->is_number()) s.error = "signal " + std::to_string(sig->to_number<int>());
+        break;
+      case SpanNode::Kind::subagent:
+        s.kind = "subagent";
+        s.name = open ? str(*open, "tool_name") : str(d, "tool_name");
+        s.session = open && !str(*open, "child_session").empty() ? str(*open, "child_session") : n.session;
+        if (close) s.output = shown(str(*close, "final_text"));
+        if (close && str(*close, "status") != "ok") s.error = str(*close, "status");
+        break;
+      case SpanNode::Kind::session: break;
+    }
+    step_index_[s.id] = card_.steps.size();
+    card_.steps.push_back(std::move(s));
+  }
+
+  void describe_llm(const SpanNode& n, Step& s) {
+    s.kind = "llm";
+    const Priced& p = priced_.at(&n);
+    s.name = p.model;
+    s.priced = !p.tokens || p.cost.has_value();
+    if (p.tokens) {
+      TokenSum t;
+      add(t, *p.tokens);
+      s.tokens = t;
+    }
+    const json::object* out = object(n.close);
+    if (!out) {
+      s.role = "other";
+      s.error = "no response";
+      return;
+    }
+    s.error = str(*out, "error");
+    const bool text = !str(*out, "text").empty();
+    const json::value* calls = out->if_contains("tool_calls");
+    const bool tools = calls && calls->is_array() && !calls->get_array().empty();
+    s.role = tools ? (text ? "plan_then_tool" : "tool_call")
+           : text ? "final_reply" : !str(*out, "thinking").empty() ? "thinking_only" : "other";
+  }
+
+  // Splits one call's bill: its output to itself; its input side over the segments of
+  // context it carried, position by position (cache read first, then cache write, then
+  // uncached input), each segment's share to the step that owns it.
+  void attribute(size_t index) {
+    const SpanNode& n = tree_.nodes[index];
+    const Priced& p = priced_.at(&n);
+    Step& self = step(n.span);
+    if (!p.cost) return;
+    self.cost_usd += p.cost->output;
+    std::vector<Segment> segments = context_of(n);
+    const pricing::Tokens& t = *p.tokens;
+    const double read = static_cast<double>(t.cache_read), write = static_cast<double>(t.cache_write);
+    const double prompt = read + write + static_cast<double>(t.input);
+    double total_bytes = 0;
+    for (const auto& s : segments) total_bytes += s.bytes;
+    if (total_bytes <= 0 || prompt <= 0) {
+      self.cost_usd += p.cost->input + p.cost->cache_read + p.cost->cache_write;
+      return;
+    }
+    auto share = [](double from, double to, double lo, double hi, double dollars) {
+      const double overlap = std::max(0.0, std::min(to, hi) - std::max(from, lo));
+      return hi > lo ? dollars * overlap / (hi - lo) : 0.0;
+    };
+    double at = 0;
+    for (const auto& seg : segments) {
+      const double from = prompt * at / total_bytes;
+      at += seg.bytes;
+      const double to = prompt * at / total_bytes;
+      const double dollars = share(from, to, 0, read, p.cost->cache_read) +
+                             share(from, to, read, read + write, p.cost->cache_write) +
+                             share(from, to, read + write, prompt, p.cost->input);
+      Step& owner = step_or(seg.owner, self);
+      owner.cost_usd += dollars;
+      if (owner.kind == "tool" && std::find(owner.used_by.begin(), owner.used_by.end(), self.id) == owner.used_by.end())
+        owner.used_by.push_back(self.id);
+    }
+  }
+
+  // The context a call carried, rebuilt from its conversation's previous request and
+  // what it added: tool definitions and other request overhead, system prompt, messages.
+  std::vector<Segment> context_of(const SpanNode& n) {
+    const json::object& in = *object(n.open);
+    ThreadContext& th = threads_[n.session + "/" + str(in, "thread")];
+    ThreadContext next = th;
+    if (next.overhead_owner.empty()) next.overhead_owner = n.span;
+    const size_t from = static_cast<size_t>(json_fields::u64(in, "messages_added_from"));
+    if (next.messages.size() > from) next.messages.resize(from);
+    if (auto* added = in.if_contains("messages_added"); added && added->is_array())
+      for (const auto& m : added->get_array()) add_message(n, th, m, next.messages);
+    if (auto* system = in.if_contains("system")) next.system = {n.span, static_cast<double>(json::serialize(*system).size())};
+    double carried = next.system.bytes;
+    for (const auto& s : next.messages) carried += s.bytes;
+    const double overhead = std::max(0.0, static_cast<double>(json_fields::u64(in, "request_bytes")) - carried);
+    std::vector<Segment> out{{next.overhead_owner, overhead}, next.system};
+    out.insert(out.end(), next.messages.begin(), next.messages.end());
+    next.last_call = n.span;
+    if (str(in, "thread_role") != "side") th = std::move(next);  // a side call does not move it
+    return out;
+  }
+
+  void add_message(const SpanNode& n, const ThreadContext& th, const json::value& m, std::vector<Segment>& out) {
+    const json::object* o = m.if_object();
+    const std::string role = o ? str(*o, "role") : "";
+    const json::value* content = o ? o->if_contains("content") : nullptr;
+    if (role == "assistant") {  // the answer of the conversation's previous call
+      out.push_back({th.last_call.empty() ? n.span : th.last_call, static_cast<double>(json::serialize(m).size())});
+      return;
+    }
+    if (content && content->is_array()) {
+      bool results = false;
+      for (const auto& b : content->get_array()) {
+        const json::object* block = b.if_object();
+        if (!block || str(*block, "type") != "tool_result") continue;
+        results = true;
+        out.push_back({tool_step(n.session, str(*block, "tool_use_id"), n.span), static_cast<double>(json::serialize(b).size())});
+      }
+      if (results) return;
+    }
+    out.push_back({n.span, static_cast<double>(json::serialize(m).size())});
+  }
+
+  std::string tool_step(const std::string& session, const std::string& id, const std::string& fallback) {
+    if (auto it = tool_ids_.find({session, id}); !id.empty() && it != tool_ids_.end()) return it->second;
+    if (auto it = tool_ids_.find({session, alnum(id)}); !id.empty() && it != tool_ids_.end()) return it->second;
+    return fallback;
+  }
+
+  // A sub-agent's step owns everything its calls cost; its answer was used wherever the
+  // result of the tool call that started it was carried.
+  void finish_subagents() {
+    for (auto& [node, calls] : subagent_calls_) {
+      Step& s = step(tree_.nodes[node].span);
+      TokenSum sum;
+      for (size_t c : calls) {
+        const Priced& p = priced_.at(&tree_.nodes[c]);
+        if (p.tokens) add(sum, *p.tokens);
+        if (p.cost) s.cost_usd += p.cost->total;
+        if (p.tokens && !p.cost) s.priced = false;
+      }
+      s.tokens = sum;
+    }
+    for (auto& s : card_.steps)
+      if (s.kind == "subagent")
+        if (auto it = step_index_.find(s.parent); it != step_index_.end()) s.used_by = card_.steps[it->second].used_by;
+  }
+
+  Step& step(const std::string& id) { return card_.steps[step_index_.at(id)]; }
+  Step& step_or(const std::string& id, Step& fallback) {
+    auto it = step_index_.find(id);
+    return it == step_index_.end() ? fallback : card_.steps[it->second];
+  }
+  static double seconds(uint64_t from, uint64_t to) { return to > from ? static_cast<double>(to - from) / 1e9 : 0.0; }
+
+  const SpanTree& tree_;
+  const pricing::PriceTable& prices_;
+  Card card_;
+  uint64_t t0_ = 0;
+  std::vector<size_t> order_, calls_;
+  std::map<size_t, std::string> parent_of_;
+  std::map<const SpanNode*, Priced> priced_;
+  std::map<std::string, size_t> step_index_;
+  std::map<std::pair<std::string, std::string>, std::string> tool_ids_;
+  std::map<std::string, ThreadContext> threads_;
+  std::map<size_t, std::vector<size_t>> subagent_calls_;
+  size_t current_subagent_ = 0;
+};
+
+}  // namespace
+
+std::string shell_words(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                                         "-_./=:,+@%") == std::string::npos;
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (char ch : a) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    out += '\'';
+  }
+  return out;
+}
+
+Card compile(const SpanTree& tree, const pricing::PriceTable& prices) {
+  if (tree.nodes.empty()) return {};
+  Card card = Compiler(tree, prices).run();
+  card.redundancy = find_redundancy(tree, card);
+  return card;
+}
+
+}  // namespace clawtrace::card
