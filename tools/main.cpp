@@ -20,6 +20,8 @@ commands:
   events SESSION [--tree]                   a session's events as JSON lines, or its span tree
   import FILE                               store events from JSON lines (FILE or - for stdin)
   export SESSION...|--all [--jsonl]         sessions and those below them as JSON lines
+  demo                                      trace a bundled example agent against a local
+                                            provider stand-in (no network, no API key)
 
 SESSION is an id, a unique id prefix, or `last`.
 --store DIR defaults to $CLAWTRACE_STORE, else $XDG_DATA_HOME/clawtrace,
@@ -63,5 +65,6 @@ int main(int argc, char** argv) {
   if (command == "events") return cli::cmd_events(g, rest);
   if (command == "import") return cli::cmd_import(g, rest);
   if (command == "export") return cli::cmd_export(g, rest);
+  if (command == "demo") return cli::cmd_demo(g, rest);
   return cli::usage_error("", "unknown command '" + command + "' (see clawtrace --help)");
 }
