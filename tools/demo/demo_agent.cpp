@@ -76,6 +76,11 @@ json::array tools_for(bool sub) {
   return tools;
 }
 
+std::string string_at(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
 // ---- tools -------------------------------------------------------------------------
 
 struct ChildResult {
@@ -144,13 +149,9 @@ ToolResult delegate(const Options& o, const std::string& task) {
 }
 
 ToolResult run_tool(const Options& o, const std::string& name, const json::object& input) {
-  auto arg = [&](const char* key) {
-    const json::value* v = input.if_contains(key);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-  };
-  if (name == "read_file") return read_file(arg("path"));
-  if (name == "bash") return bash(arg("command"));
-  if (name == "delegate" && !o.sub) return delegate(o, arg("task"));
+  if (name == "read_file") return read_file(string_at(input, "path"));
+  if (name == "bash") return bash(string_at(input, "command"));
+  if (name == "delegate" && !o.sub) return delegate(o, string_at(input, "task"));
   return {"unknown tool " + name, true};
 }
 
@@ -190,11 +191,15 @@ class Messages {
     CURLcode c = curl_easy_perform(curl_);
     long status = 0;
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
-    if (c != CURLE_OK) return error = curl_easy_strerror(c), std::nullopt;
-    if (status != 200) return error = "HTTP " + std::to_string(status) + ": " + response.substr(0, 300), std::nullopt;
+    auto failed = [&](std::string why) {
+      error = std::move(why);
+      return std::nullopt;
+    };
+    if (c != CURLE_OK) return failed(curl_easy_strerror(c));
+    if (status != 200) return failed("HTTP " + std::to_string(status) + ": " + response.substr(0, 300));
     boost::system::error_code ec;
     json::value v = json::parse(response, ec);
-    if (ec || !v.is_object()) return error = "not a JSON object: " + response.substr(0, 300), std::nullopt;
+    if (ec || !v.is_object()) return failed("not a JSON object: " + response.substr(0, 300));
     return v.get_object();
   }
 
@@ -234,11 +239,11 @@ int run_agent(const Options& o) {
     for (const json::value& block : content->get_array()) {
       const json::object* b = block.if_object();
       if (!b) continue;
-      if (b->contains("text")) answer += json::value_to<std::string>(b->at("text"));
+      answer += string_at(*b, "text");
       const json::value* input = b->if_contains("input");
-      if (!b->contains("id") || !input || !input->is_object()) continue;  // not a tool_use
-      ToolResult r = run_tool(o, json::value_to<std::string>(b->at("name")), input->get_object());
-      results.push_back({{"type", "tool_result"}, {"tool_use_id", b->at("id")}, {"content", r.text},
+      if (string_at(*b, "type") != "tool_use" || !input || !input->is_object()) continue;
+      ToolResult r = run_tool(o, string_at(*b, "name"), input->get_object());
+      results.push_back({{"type", "tool_result"}, {"tool_use_id", string_at(*b, "id")}, {"content", r.text},
                          {"is_error", r.is_error}});
     }
     if (results.empty()) {
