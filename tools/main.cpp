@@ -21,6 +21,8 @@ commands:
   card SESSION [--top K] [--no-cost]        the session's TraceCard (YAML): cost per step
   import FILE                               store events from JSON lines (FILE or - for stdin)
   export SESSION...|--all [--jsonl]         sessions and those below them as JSON lines
+  demo                                      trace a bundled example agent against a local
+                                            provider stand-in (no network, no API key)
 
 SESSION is an id, a unique id prefix, or `last`.
 --store DIR defaults to $CLAWTRACE_STORE, else $XDG_DATA_HOME/clawtrace,
@@ -65,5 +67,6 @@ int main(int argc, char** argv) {
   if (command == "card") return cli::cmd_card(g, rest);
   if (command == "import") return cli::cmd_import(g, rest);
   if (command == "export") return cli::cmd_export(g, rest);
+  if (command == "demo") return cli::cmd_demo(g, rest);
   return cli::usage_error("", "unknown command '" + command + "' (see clawtrace --help)");
 }
