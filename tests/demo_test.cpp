@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include <boost/json.hpp>
+#include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -182,6 +186,75 @@ TEST(DemoCommand, RejectsArgumentsAndHasHelp) {
   ProcessOutput bad = clawtrace(store.path().string(), {"demo", "--bogus"});
   EXPECT_TRUE(WIFEXITED(bad.status) && WEXITSTATUS(bad.status) == 2);
   EXPECT_NE(bad.err.find("unexpected argument"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+
+namespace {
+
+const ProcessOutput& card_of_demo(const std::string& store, std::vector<std::string> extra = {}) {
+  static std::map<std::string, ProcessOutput> cache;
+  std::vector<std::string> args = {"card", "last"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::string key = store;
+  for (const auto& a : args) key += " " + a;
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, clawtrace(store, args)).first;
+  return it->second;
+}
+
+// The demo's TraceCard: the redundant read found and named by both steps, the sub-agent's
+// answer traced to the call that used it, every dollar on exactly one step, priced.
+TEST_F(Demo, CardFindsTheRedundantReadAndPartitionsTheBill) {
+  const ProcessOutput& card = card_of_demo(store());
+  ASSERT_TRUE(exited_ok(card)) << card.err;
+  YAML::Node y = YAML::Load(card.out);
+  EXPECT_EQ(y["tracecard"].as<int>(), 1);
+  EXPECT_EQ(y["session"]["name"].as<std::string>(), "demo");
+  EXPECT_EQ(y["totals"]["unpriced_calls"].as<int>(), 0);
+  EXPECT_EQ(y["totals"]["llm_calls"].as<int>(), 6);
+  EXPECT_EQ(y["totals"]["subagents"].as<int>(), 1);
+  const double total = y["totals"]["cost_usd"].as<double>();
+  EXPECT_GT(total, 0);
+  double sum = 0;
+  std::vector<std::string> reads;
+  for (const auto& s : y["steps"]) {
+    sum += s["cost_usd"].as<double>();
+    if (s["name"].as<std::string>() == "read_file") reads.push_back(s["id"].as<std::string>());
+  }
+  EXPECT_NEAR(sum, total, 1e-9);
+  ASSERT_EQ(reads.size(), 2u);
+  ASSERT_EQ(y["redundancy"].size(), 1u);
+  EXPECT_EQ(y["redundancy"][0]["kind"].as<std::string>(), "repeated_read");
+  EXPECT_EQ(y["redundancy"][0]["steps"].as<std::vector<std::string>>(), reads);
+  EXPECT_GT(y["redundancy"][0]["wasted_usd"].as<double>(), 0);
+  ASSERT_EQ(y["subagents"].size(), 1u);
+  EXPECT_EQ(y["subagents"][0]["output"].as<std::string>(), "notes.md has 3 TODO lines.");
+  EXPECT_EQ(y["subagents"][0]["used_by"].size(), 1u);
+  // Deterministic, and --no-cost leaves every figure out.
+  EXPECT_EQ(clawtrace(store(), {"card", "last"}).out, card.out);
+  const ProcessOutput& bare = card_of_demo(store(), {"--no-cost"});
+  ASSERT_TRUE(exited_ok(bare));
+  EXPECT_EQ(bare.out.find("cost_usd"), std::string::npos);
+  EXPECT_EQ(bare.out.find("wasted_usd"), std::string::npos);
+}
+
+// Export, import into a fresh store, card again: the same bytes.
+TEST_F(Demo, CardSurvivesExportAndImport) {
+  const ProcessOutput& before = card_of_demo(store());
+  ASSERT_TRUE(exited_ok(before));
+  const std::string id = YAML::Load(before.out)["session"]["id"].as<std::string>();
+  TempDir other("clawtrace-demo-import");
+  const std::string file = (other.path() / "demo.jsonl").string();
+  const ProcessOutput exported = clawtrace(store(), {"export", id});
+  ASSERT_TRUE(exited_ok(exported)) << exported.err;
+  std::ofstream(file) << exported.out;
+  const std::string fresh = (other.path() / "store").string();
+  const ProcessOutput imported = clawtrace(fresh, {"import", file});
+  ASSERT_TRUE(exited_ok(imported)) << imported.err;
+  const ProcessOutput after = clawtrace(fresh, {"card", id});
+  ASSERT_TRUE(exited_ok(after)) << after.err;
+  EXPECT_EQ(after.out, before.out);
 }
 
 }  // namespace
