@@ -2,6 +2,7 @@
 # ClawTrace benchmarks. Each figure is a ratio against a baseline measured in the same run.
 #   bench/run.sh [BUILD_DIR]   (default: build; needs the test programs built)
 #   ONLY=llm bench/run.sh      (just part 3)
+#   ONLY=card bench/run.sh     (just part 4)
 # 1. Record throughput: traced calls/s emitted by 1 and 8 writer processes, and events/s
 #    ingested into the LMDB store afterwards.
 # 2. Overhead: wall time of a fork/exec-heavy shell loop under `clawtrace run` vs bare.
@@ -15,7 +16,7 @@ ms() { echo $(( ($2 - $1) / 1000000 )); }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
 pairs=${PAIRS:-50000}   # each pair = one traced popen() = 2 records = 2 events
-only=${ONLY:-all}       # ONLY=llm runs just part 3
+only=${ONLY:-all}       # ONLY=llm runs just part 3, ONLY=card just part 4
 for writers in 1 8; do
   [ "$only" = all ] || break
   store="$work/s$writers"
@@ -52,7 +53,8 @@ fi
 #    events) by a libcurl client on one keep-alive connection against the stand-in; and the
 #    per-call cost of the wrapped SSL_write/SSL_read (in-process TLS pair, 1 KiB calls).
 standin="$build/bin/clawtrace-standin"; client="$build/bench/bench_llm_client"; sslcalls="$build/bench/bench_ssl_calls"
-if [ -x "$standin" ] && [ -x "$client" ] && [ -x "$sslcalls" ]; then
+if [ "$only" = card ]; then :
+elif [ -x "$standin" ] && [ -x "$client" ] && [ -x "$sslcalls" ]; then
   text=$(head -c 5000 /dev/zero | tr '\0' 'a' | sed 's/aaaaaaaaa/word word /g' | head -c 5000)
   printf '{"rules": [], "default": {"text": "%s", "delta_size": 100}}' "$text" > "$work/script.json"
   "$standin" --https-port 0 --cert-dir "$work/tls" --script "$work/script.json" --ready-file "$work/ready.json" &
@@ -91,4 +93,15 @@ if [ -x "$standin" ] && [ -x "$client" ] && [ -x "$sslcalls" ]; then
   kill "$standin_pid" 2>/dev/null; wait "$standin_pid" 2>/dev/null || true
 else
   echo "LLM traffic bench skipped: build clawtrace-standin and the bench clients (CLAWTRACE_BUILD_BENCH=ON)"
+fi
+
+# 4. TraceCard compile time for sessions of 100, 1,000 and 10,000 steps, on one core
+#    (baseline: building the span tree from the same events).
+if [ "$only" = all ] || [ "$only" = card ]; then
+  if [ -x "$build/bench/bench_card_compile" ]; then
+    echo "TraceCard compile (median of 5, one core):"
+    taskset -c 0 "$build/bench/bench_card_compile" 2>/dev/null || "$build/bench/bench_card_compile"
+  else
+    echo "card bench skipped: build with CLAWTRACE_BUILD_BENCH=ON"
+  fi
 fi

@@ -77,9 +77,10 @@ struct Priced {
   std::string model;
 };
 
-// A piece of a request's context and the step that owns its input cost.
+// A piece of a request's context and the step that owns its input cost (an index into
+// Card::steps). Calls re-carry all earlier context, so this is the inner loop: no strings.
 struct Segment {
-  std::string owner;
+  size_t owner = 0;
   double bytes = 0;
 };
 
@@ -88,8 +89,8 @@ struct Segment {
 struct ThreadContext {
   std::vector<Segment> messages;
   Segment system;
-  std::string overhead_owner;  // the call that introduced the tool definitions
-  std::string last_call;       // the call whose answer the next assistant message is
+  std::optional<size_t> overhead_owner;  // the call that introduced the tool definitions
+  std::optional<size_t> last_call;       // the call whose answer the next assistant message is
 };
 
 class Compiler {
@@ -108,7 +109,17 @@ class Compiler {
     std::stable_sort(calls_.begin(), calls_.end(), [&](size_t a, size_t b) {
       return tree_.nodes[a].t_start() < tree_.nodes[b].t_start();
     });
+    cost_.assign(card_.steps.size(), 0.0);
+    uses_.assign(card_.steps.size(), {});
+    tracked_.assign(card_.steps.size(), 0);
+    for (const auto& s : card_.steps)  // where a sub-agent's answer went: its tool call's uses
+      if (s.kind == "subagent")
+        if (auto it = step_index_.find(s.parent); it != step_index_.end()) tracked_[it->second] = 1;
     for (size_t n : calls_) attribute(n);
+    for (size_t i = 0; i < card_.steps.size(); ++i) {
+      card_.steps[i].cost_usd += cost_[i];
+      for (size_t u : uses_[i]) card_.steps[i].used_by.push_back(card_.steps[u].id);
+    }
     finish_subagents();
     return std::move(card_);
   }
@@ -241,66 +252,79 @@ class Compiler {
   void attribute(size_t index) {
     const SpanNode& n = tree_.nodes[index];
     const Priced& p = priced_.at(&n);
-    Step& self = step(n.span);
+    const size_t self = step_index_.at(n.span);
+    ThreadContext side;  // a side call's context, which its conversation does not keep
+    const ThreadContext& ctx = context_of(n, self, side);
     if (!p.cost) return;
-    self.cost_usd += p.cost->output;
-    std::vector<Segment> segments = context_of(n);
+    cost_[self] += p.cost->output;
     const pricing::Tokens& t = *p.tokens;
     const double read = static_cast<double>(t.cache_read), write = static_cast<double>(t.cache_write);
     const double prompt = read + write + static_cast<double>(t.input);
-    double total_bytes = 0;
-    for (const auto& s : segments) total_bytes += s.bytes;
+    double total_bytes = ctx.system.bytes + overhead_;
+    for (const auto& s : ctx.messages) total_bytes += s.bytes;
     if (total_bytes <= 0 || prompt <= 0) {
-      self.cost_usd += p.cost->input + p.cost->cache_read + p.cost->cache_write;
+      cost_[self] += p.cost->input + p.cost->cache_read + p.cost->cache_write;
       return;
     }
-    auto share = [](double from, double to, double lo, double hi, double dollars) {
-      const double overlap = std::max(0.0, std::min(to, hi) - std::max(from, lo));
-      return hi > lo ? dollars * overlap / (hi - lo) : 0.0;
-    };
+    // Dollars per token in each of the three position ranges.
+    const double rate_read = read > 0 ? p.cost->cache_read / read : 0;
+    const double rate_write = write > 0 ? p.cost->cache_write / write : 0;
+    const double rate_input = prompt - read - write > 0 ? p.cost->input / (prompt - read - write) : 0;
+    // Everything in bytes: the three ranges end at these offsets of the request's context.
+    const double scale = prompt / total_bytes;
+    const double read_end = read / scale, write_end = (read + write) / scale;
+    const double per_byte[3] = {rate_read * scale, rate_write * scale, rate_input * scale};
     double at = 0;
-    for (const auto& seg : segments) {
-      const double from = prompt * at / total_bytes;
-      at += seg.bytes;
-      const double to = prompt * at / total_bytes;
-      const double dollars = share(from, to, 0, read, p.cost->cache_read) +
-                             share(from, to, read, read + write, p.cost->cache_write) +
-                             share(from, to, read + write, prompt, p.cost->input);
-      Step& owner = step_or(seg.owner, self);
-      owner.cost_usd += dollars;
-      if (owner.kind == "tool" && std::find(owner.used_by.begin(), owner.used_by.end(), self.id) == owner.used_by.end())
-        owner.used_by.push_back(self.id);
-    }
+    auto bill = [&](const Segment& seg) {
+      const double from = at, to = at + seg.bytes;
+      at = to;
+      double dollars;
+      if (to <= read_end) {
+        dollars = seg.bytes * per_byte[0];  // the usual case: inside the cached prefix
+      } else {
+        auto overlap = [&](double lo, double hi) { return std::max(0.0, std::min(to, hi) - std::max(from, lo)); };
+        dollars = per_byte[0] * overlap(0, read_end) + per_byte[1] * overlap(read_end, write_end) +
+                  per_byte[2] * overlap(write_end, total_bytes);
+      }
+      cost_[seg.owner] += dollars;
+      if (tracked_[seg.owner] && (uses_[seg.owner].empty() || uses_[seg.owner].back() != self))
+        uses_[seg.owner].push_back(self);
+    };
+    bill(Segment{ctx.overhead_owner.value_or(self), overhead_});
+    bill(ctx.system);
+    for (const auto& seg : ctx.messages) bill(seg);
   }
 
   // The context a call carried, rebuilt from its conversation's previous request and
   // what it added: tool definitions and other request overhead, system prompt, messages.
-  std::vector<Segment> context_of(const SpanNode& n) {
+  // A side call's context goes into `side`: it does not move its conversation on.
+  const ThreadContext& context_of(const SpanNode& n, size_t self, ThreadContext& side) {
     const json::object& in = *object(n.open);
     ThreadContext& th = threads_[n.session + "/" + str(in, "thread")];
-    ThreadContext next = th;
-    if (next.overhead_owner.empty()) next.overhead_owner = n.span;
+    const bool is_side = str(in, "thread_role") == "side";
+    if (is_side) side = th;
+    ThreadContext& next = is_side ? side : th;
+    const std::optional<size_t> previous = next.last_call;
+    if (!next.overhead_owner) next.overhead_owner = self;
     const size_t from = static_cast<size_t>(json_fields::u64(in, "messages_added_from"));
     if (next.messages.size() > from) next.messages.resize(from);
     if (auto* added = in.if_contains("messages_added"); added && added->is_array())
-      for (const auto& m : added->get_array()) add_message(n, th, m, next.messages);
-    if (auto* system = in.if_contains("system")) next.system = {n.span, static_cast<double>(json::serialize(*system).size())};
+      for (const auto& m : added->get_array()) add_message(n, self, previous, m, next.messages);
+    if (auto* system = in.if_contains("system")) next.system = {self, static_cast<double>(json::serialize(*system).size())};
     double carried = next.system.bytes;
     for (const auto& s : next.messages) carried += s.bytes;
-    const double overhead = std::max(0.0, static_cast<double>(json_fields::u64(in, "request_bytes")) - carried);
-    std::vector<Segment> out{{next.overhead_owner, overhead}, next.system};
-    out.insert(out.end(), next.messages.begin(), next.messages.end());
-    next.last_call = n.span;
-    if (str(in, "thread_role") != "side") th = std::move(next);  // a side call does not move it
-    return out;
+    overhead_ = std::max(0.0, static_cast<double>(json_fields::u64(in, "request_bytes")) - carried);
+    next.last_call = self;
+    return next;
   }
 
-  void add_message(const SpanNode& n, const ThreadContext& th, const json::value& m, std::vector<Segment>& out) {
+  void add_message(const SpanNode& n, size_t self, std::optional<size_t> previous, const json::value& m,
+                   std::vector<Segment>& out) {
     const json::object* o = m.if_object();
     const std::string role = o ? str(*o, "role") : "";
     const json::value* content = o ? o->if_contains("content") : nullptr;
     if (role == "assistant") {  // the answer of the conversation's previous call
-      out.push_back({th.last_call.empty() ? n.span : th.last_call, static_cast<double>(json::serialize(m).size())});
+      out.push_back({previous.value_or(self), static_cast<double>(json::serialize(m).size())});
       return;
     }
     if (content && content->is_array()) {
@@ -309,11 +333,12 @@ class Compiler {
         const json::object* block = b.if_object();
         if (!block || str(*block, "type") != "tool_result") continue;
         results = true;
-        out.push_back({tool_step(n.session, str(*block, "tool_use_id"), n.span), static_cast<double>(json::serialize(b).size())});
+        const size_t owner = step_index_.at(tool_step(n.session, str(*block, "tool_use_id"), n.span));
+        out.push_back({owner, static_cast<double>(json::serialize(b).size())});
       }
       if (results) return;
     }
-    out.push_back({n.span, static_cast<double>(json::serialize(m).size())});
+    out.push_back({self, static_cast<double>(json::serialize(m).size())});
   }
 
   std::string tool_step(const std::string& session, const std::string& id, const std::string& fallback) {
@@ -342,10 +367,7 @@ class Compiler {
   }
 
   Step& step(const std::string& id) { return card_.steps[step_index_.at(id)]; }
-  Step& step_or(const std::string& id, Step& fallback) {
-    auto it = step_index_.find(id);
-    return it == step_index_.end() ? fallback : card_.steps[it->second];
-  }
+
   static double seconds(uint64_t from, uint64_t to) { return to > from ? static_cast<double>(to - from) / 1e9 : 0.0; }
 
   const SpanTree& tree_;
@@ -358,6 +380,11 @@ class Compiler {
   std::map<std::string, size_t> step_index_;
   std::map<std::pair<std::string, std::string>, std::string> tool_ids_;
   std::map<std::string, ThreadContext> threads_;
+  double overhead_ = 0;  // bytes of the current request not in its messages or system prompt
+  // Per step, during attribution (contiguous: the inner loop touches them per segment).
+  std::vector<double> cost_;
+  std::vector<char> tracked_;  // a tool call that started a sub-agent: who used its result
+  std::vector<std::vector<size_t>> uses_;
   std::map<size_t, std::vector<size_t>> subagent_calls_;
   size_t current_subagent_ = 0;
 };

@@ -38,7 +38,8 @@ struct Step {
   std::string role;           // LLM steps: final_reply, plan_then_tool, tool_call, thinking_only, other
   std::string session;        // sub-agents: their session (process) or the parent's (in-process)
   std::string output;         // sub-agents: their final answer
-  std::vector<std::string> used_by;  // tool and sub-agent steps: LLM steps whose input carried their result
+  std::vector<std::string> used_by;  // sub-agents and the tool calls that started them: the
+                                     // LLM steps whose input carried the answer
   bool priced = true;         // false: an LLM call of a model not in the price table
 };
 

@@ -33,7 +33,7 @@ void session(YAML::Emitter& y, const Card& c) {
   const std::string command = shell_words(s.argv);
   y << YAML::Key << "session" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "id" << YAML::Value << s.id << YAML::Key << "name" << YAML::Value << s.name;
-  y << YAML::Key << "command" << YAML::Value << command;
+  y << YAML::Key << "command" << YAML::Value << YAML::DoubleQuoted << command;
   y << YAML::Key << "start" << YAML::Value << iso_time(s.start_ns);
   y << YAML::Key << "duration_s" << YAML::Value << (s.end_ns ? static_cast<double>(*s.end_ns - s.start_ns) / 1e9 : 0.0);
   y << YAML::Key << "status" << YAML::Value << std::string(to_string(s.status));
@@ -72,9 +72,10 @@ void step(YAML::Emitter& y, const Step& s, bool cost) {
     tokens(y, *s.tokens);
   }
   if (!s.role.empty()) y << YAML::Key << "role" << YAML::Value << s.role;
-  if (!s.args.empty()) y << YAML::Key << "args" << YAML::Value << s.args;
-  if (!s.result.empty()) y << YAML::Key << "result" << YAML::Value << s.result;
-  if (!s.error.empty()) y << YAML::Key << "error" << YAML::Value << s.error;
+  // Free text is always double-quoted: no guessing whether it could be a plain scalar.
+  if (!s.args.empty()) y << YAML::Key << "args" << YAML::Value << YAML::DoubleQuoted << s.args;
+  if (!s.result.empty()) y << YAML::Key << "result" << YAML::Value << YAML::DoubleQuoted << s.result;
+  if (!s.error.empty()) y << YAML::Key << "error" << YAML::Value << YAML::DoubleQuoted << s.error;
   y << YAML::EndMap;
 }
 
@@ -100,7 +101,7 @@ void redundancy(YAML::Emitter& y, const Card& c, bool cost) {
     y << YAML::BeginMap << YAML::Key << "kind" << YAML::Value << f.kind << YAML::Key << "steps" << YAML::Value
       << YAML::Flow << f.steps;
     if (cost) y << YAML::Key << "wasted_usd" << YAML::Value << f.wasted_usd;
-    y << YAML::Key << "reason" << YAML::Value << f.reason << YAML::EndMap;
+    y << YAML::Key << "reason" << YAML::Value << YAML::DoubleQuoted << f.reason << YAML::EndMap;
   }
   y << YAML::EndSeq;
 }
@@ -112,7 +113,7 @@ void subagents(YAML::Emitter& y, const Card& c, bool cost) {
     y << YAML::BeginMap << YAML::Key << "step" << YAML::Value << s.id << YAML::Key << "session" << YAML::Value
       << s.session;
     if (cost) y << YAML::Key << "cost_usd" << YAML::Value << s.cost_usd;
-    y << YAML::Key << "output" << YAML::Value << s.output << YAML::Key << "used_by" << YAML::Value << YAML::Flow
+    y << YAML::Key << "output" << YAML::Value << YAML::DoubleQuoted << s.output << YAML::Key << "used_by" << YAML::Value << YAML::Flow
       << s.used_by << YAML::EndMap;
   }
   y << YAML::EndSeq;
