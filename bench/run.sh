@@ -3,6 +3,7 @@
 #   bench/run.sh [BUILD_DIR]   (default: build; needs the test programs built)
 #   ONLY=llm bench/run.sh      (just part 3)
 #   ONLY=card bench/run.sh     (just part 4)
+#   ONLY=store bench/run.sh    (just part 5)
 # 1. Record throughput: traced calls/s emitted by 1 and 8 writer processes, and events/s
 #    ingested into the LMDB store afterwards.
 # 2. Overhead: wall time of a fork/exec-heavy shell loop under `clawtrace run` vs bare.
@@ -53,7 +54,7 @@ fi
 #    events) by a libcurl client on one keep-alive connection against the stand-in; and the
 #    per-call cost of the wrapped SSL_write/SSL_read (in-process TLS pair, 1 KiB calls).
 standin="$build/bin/clawtrace-standin"; client="$build/bench/bench_llm_client"; sslcalls="$build/bench/bench_ssl_calls"
-if [ "$only" = card ]; then :
+if [ "$only" = card ] || [ "$only" = store ]; then :
 elif [ -x "$standin" ] && [ -x "$client" ] && [ -x "$sslcalls" ]; then
   text=$(head -c 5000 /dev/zero | tr '\0' 'a' | sed 's/aaaaaaaaa/word word /g' | head -c 5000)
   printf '{"rules": [], "default": {"text": "%s", "delta_size": 100}}' "$text" > "$work/script.json"
@@ -103,5 +104,37 @@ if [ "$only" = all ] || [ "$only" = card ]; then
     taskset -c 0 "$build/bench/bench_card_compile" 2>/dev/null || "$build/bench/bench_card_compile"
   else
     echo "card bench skipped: build with CLAWTRACE_BUILD_BENCH=ON"
+  fi
+fi
+
+# 5. Store size per LLM call against the raw bytes captured, for a 100-turn conversation
+#    (Python tool loop over HTTPS; every turn re-sends the whole history, as agents do).
+if [ "$only" = all ] || [ "$only" = store ]; then
+  if [ -x "$standin" ]; then
+    text=$(printf 'a line of the answer, %.0s' $(seq 40))
+    printf '{"rules": [], "default": {"text": "%s", "tool_calls": [{"name": "bash", "arguments": {"command": "seq 1 200"}}]}}' \
+      "$text" > "$work/loop.json"
+    "$standin" --https-port 0 --cert-dir "$work/tls5" --script "$work/loop.json" --ready-file "$work/ready5.json" &
+    standin_pid=$!
+    for _ in $(seq 100); do [ -s "$work/ready5.json" ] && break; sleep 0.05; done
+    port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['https'])" "$work/ready5.json")
+    py=$(python3 -c 'import sys; print(sys.executable)')
+    here=$(cd "$(dirname "$0")/.." && pwd)
+    "$ct" --store "$work/turns" run -- "$py" "$here/tests/clients/py_tool_loop.py" "https://localhost:$port" anthropic \
+      --cafile "$work/tls5/cert.pem" --turns 100 >/dev/null 2>&1
+    kill "$standin_pid" 2>/dev/null; wait "$standin_pid" 2>/dev/null || true
+    "$ct" --store "$work/turns" events last > "$work/turns.jsonl"
+    python3 - "$work/turns.jsonl" "$work/turns/db/data.mdb" <<'PY'
+import json, os, sys
+calls = raw = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["type"] == "llm_input": calls += 1; raw += e["data"].get("request_bytes", 0)
+    if e["type"] == "llm_output": raw += e["data"].get("response_bytes", 0)
+store = os.path.getsize(sys.argv[2])
+print("store size, %d-call conversation: %.1f MB raw request+response bytes captured, store %.2f MB "
+      "(%.1f KB per call vs %.1f KB raw; ratio %.3f)" % (calls, raw / 1e6, store / 1e6, store / 1024 / max(calls, 1),
+                                                         raw / 1024 / max(calls, 1), store / max(raw, 1)))
+PY
   fi
 fi
