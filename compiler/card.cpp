@@ -86,8 +86,15 @@ struct Segment {
 
 // What a conversation's latest request carried, to rebuild the next one from
 // messages_added_from + messages_added.
+// Every call re-carries the conversation so far, so billing each message segment on
+// every call is O(calls × context). Instead, a run of whole segments inside one price range
+// is billed lazily: `owed` is a difference array of dollars per byte (owed[a] += c,
+// owed[b] -= c), settled into the owners' costs when segments are dropped or at the end.
 struct ThreadContext {
   std::vector<Segment> messages;
+  std::vector<double> cum{0.0};   // cum[i]: bytes of messages[0, i)
+  std::vector<double> owed{0.0};  // difference array over messages, one slot past the end
+  std::vector<size_t> tracked;    // messages whose owner wants to know who carried them
   Segment system;
   std::optional<size_t> overhead_owner;  // the call that introduced the tool definitions
   std::optional<size_t> last_call;       // the call whose answer the next assistant message is
@@ -116,6 +123,7 @@ class Compiler {
       if (s.kind == "subagent")
         if (auto it = step_index_.find(s.parent); it != step_index_.end()) tracked_[it->second] = 1;
     for (size_t n : calls_) attribute(n);
+    settle_all();
     for (size_t i = 0; i < card_.steps.size(); ++i) {
       card_.steps[i].cost_usd += cost_[i];
       for (size_t u : uses_[i]) card_.steps[i].used_by.push_back(card_.steps[u].id);
@@ -254,51 +262,114 @@ class Compiler {
     const Priced& p = priced_.at(&n);
     const size_t self = step_index_.at(n.span);
     ThreadContext side;  // a side call's context, which its conversation does not keep
-    const ThreadContext& ctx = context_of(n, self, side);
+    ThreadContext& ctx = context_of(n, self, side);
+    const bool lazy = &ctx != &side;
     if (!p.cost) return;
     cost_[self] += p.cost->output;
     const pricing::Tokens& t = *p.tokens;
     const double read = static_cast<double>(t.cache_read), write = static_cast<double>(t.cache_write);
     const double prompt = read + write + static_cast<double>(t.input);
-    double total_bytes = ctx.system.bytes + overhead_;
-    for (const auto& s : ctx.messages) total_bytes += s.bytes;
+    const double base = overhead_ + ctx.system.bytes;  // messages start here
+    const double total_bytes = base + ctx.cum.back();
     if (total_bytes <= 0 || prompt <= 0) {
       cost_[self] += p.cost->input + p.cost->cache_read + p.cost->cache_write;
       return;
     }
-    // Dollars per token in each of the three position ranges.
-    const double rate_read = read > 0 ? p.cost->cache_read / read : 0;
-    const double rate_write = write > 0 ? p.cost->cache_write / write : 0;
-    const double rate_input = prompt - read - write > 0 ? p.cost->input / (prompt - read - write) : 0;
-    // Everything in bytes: the three ranges end at these offsets of the request's context.
+    // Everything in bytes: the three price ranges end at these offsets of the context.
     const double scale = prompt / total_bytes;
-    const double read_end = read / scale, write_end = (read + write) / scale;
-    const double per_byte[3] = {rate_read * scale, rate_write * scale, rate_input * scale};
-    double at = 0;
-    auto bill = [&](const Segment& seg) {
-      const double from = at, to = at + seg.bytes;
-      at = to;
-      double dollars;
-      if (to <= read_end) {
-        dollars = seg.bytes * per_byte[0];  // the usual case: inside the cached prefix
-      } else {
-        auto overlap = [&](double lo, double hi) { return std::max(0.0, std::min(to, hi) - std::max(from, lo)); };
-        dollars = per_byte[0] * overlap(0, read_end) + per_byte[1] * overlap(read_end, write_end) +
-                  per_byte[2] * overlap(write_end, total_bytes);
+    Ranges r;
+    r.end[0] = read / scale;
+    r.end[1] = (read + write) / scale;
+    r.end[2] = total_bytes;
+    r.per_byte[0] = read > 0 ? p.cost->cache_read / read * scale : 0;
+    r.per_byte[1] = write > 0 ? p.cost->cache_write / write * scale : 0;
+    r.per_byte[2] = prompt - read - write > 0 ? p.cost->input / (prompt - read - write) * scale : 0;
+    cost_[ctx.overhead_owner.value_or(self)] += r.dollars(0, overhead_);
+    cost_[ctx.system.owner] += r.dollars(overhead_, base);
+    if (lazy) bill_lazily(ctx, base, r);
+    else bill_each(ctx, base, r);
+    for (size_t i : ctx.tracked) {
+      auto& uses = uses_[ctx.messages[i].owner];
+      if (uses.empty() || uses.back() != self) uses.push_back(self);
+    }
+  }
+
+  // A call's three price ranges over its context, in bytes: [0, end[0]) cache read,
+  // [end[0], end[1]) cache write, [end[1], end[2]) input.
+  struct Ranges {
+    double end[3] = {0, 0, 0};
+    double per_byte[3] = {0, 0, 0};
+    double dollars(double from, double to) const {
+      double sum = 0, lo = 0;
+      for (int k = 0; k < 3; ++k) {
+        sum += per_byte[k] * std::max(0.0, std::min(to, end[k]) - std::max(from, lo));
+        lo = end[k];
       }
-      cost_[seg.owner] += dollars;
-      if (tracked_[seg.owner] && (uses_[seg.owner].empty() || uses_[seg.owner].back() != self))
-        uses_[seg.owner].push_back(self);
+      return sum;
+    }
+  };
+
+  void bill_each(const ThreadContext& ctx, double base, const Ranges& r) {
+    double at = base;
+    for (const auto& seg : ctx.messages) {
+      cost_[seg.owner] += r.dollars(at, at + seg.bytes);
+      at += seg.bytes;
+    }
+  }
+
+  // Whole segments inside one range are owed lazily; the few straddling a boundary are
+  // billed now. O(log n) per call plus the straddlers.
+  void bill_lazily(ThreadContext& ctx, double base, const Ranges& r) {
+    const auto& cum = ctx.cum;
+    const size_t n = ctx.messages.size();
+    auto first_from = [&](double x) {  // first i with base + cum[i] >= x
+      return static_cast<size_t>(std::lower_bound(cum.begin(), cum.begin() + static_cast<std::ptrdiff_t>(n), x - base) - cum.begin());
     };
-    bill(Segment{ctx.overhead_owner.value_or(self), overhead_});
-    bill(ctx.system);
-    for (const auto& seg : ctx.messages) bill(seg);
+    auto count_ending_by = [&](double x) {  // i < count  <=>  base + cum[i + 1] <= x
+      return static_cast<size_t>(std::upper_bound(cum.begin() + 1, cum.end(), x - base) - (cum.begin() + 1));
+    };
+    size_t done = 0;  // messages [0, done) are billed
+    double lo = 0;
+    for (int k = 0; k < 3; ++k) {
+      const size_t start = std::max(done, std::min(first_from(lo), n));
+      const size_t stop = k == 2 ? n : std::max(start, std::min(count_ending_by(r.end[k]), n));
+      for (size_t i = done; i < start; ++i)  // straddling the boundary at lo
+        cost_[ctx.messages[i].owner] += r.dollars(base + cum[i], base + cum[i + 1]);
+      if (stop > start && r.per_byte[k] != 0) {
+        ctx.owed[start] += r.per_byte[k];
+        ctx.owed[stop] -= r.per_byte[k];
+      }
+      done = std::max(done, stop);
+      lo = r.end[k];
+    }
+  }
+
+  // Bills what a conversation's messages from `from` on are owed, and drops them.
+  void settle(ThreadContext& th, size_t from) {
+    double running = 0;
+    for (size_t i = 0; i < th.messages.size(); ++i) {
+      running += th.owed[i];
+      if (i >= from) cost_[th.messages[i].owner] += th.messages[i].bytes * running;
+    }
+    if (from >= th.messages.size()) return;
+    double before = 0;
+    for (size_t i = 0; i < from; ++i) before += th.owed[i];
+    th.messages.resize(from);
+    th.cum.resize(from + 1);
+    th.owed.resize(from + 1);
+    th.owed[from] = -before;  // what is appended from here on owes nothing yet
+    th.tracked.erase(std::remove_if(th.tracked.begin(), th.tracked.end(), [&](size_t i) { return i >= from; }),
+                     th.tracked.end());
+  }
+
+  void settle_all() {
+    for (auto& [key, th] : threads_) settle(th, 0);
   }
 
   // The context a call carried, rebuilt from its conversation's previous request and
   // what it added: tool definitions and other request overhead, system prompt, messages.
   // A side call's context goes into `side`: it does not move its conversation on.
-  const ThreadContext& context_of(const SpanNode& n, size_t self, ThreadContext& side) {
+  ThreadContext& context_of(const SpanNode& n, size_t self, ThreadContext& side) {
     const json::object& in = *object(n.open);
     ThreadContext& th = threads_[n.session + "/" + str(in, "thread")];
     const bool is_side = str(in, "thread_role") == "side";
@@ -307,24 +378,39 @@ class Compiler {
     const std::optional<size_t> previous = next.last_call;
     if (!next.overhead_owner) next.overhead_owner = self;
     const size_t from = static_cast<size_t>(json_fields::u64(in, "messages_added_from"));
-    if (next.messages.size() > from) next.messages.resize(from);
+    if (is_side) {  // a copy: owes nothing of its own, billed segment by segment
+      const size_t keep = std::min(from, next.messages.size());
+      next.messages.resize(keep);
+      next.cum.resize(keep + 1);
+      next.owed.assign(keep + 1, 0.0);
+      next.tracked.erase(std::remove_if(next.tracked.begin(), next.tracked.end(), [&](size_t i) { return i >= keep; }),
+                         next.tracked.end());
+    } else if (next.messages.size() > from) {
+      settle(next, from);
+    }
     if (auto* added = in.if_contains("messages_added"); added && added->is_array())
-      for (const auto& m : added->get_array()) add_message(n, self, previous, m, next.messages);
+      for (const auto& m : added->get_array()) add_message(n, self, previous, m, next);
     if (auto* system = in.if_contains("system")) next.system = {self, static_cast<double>(json::serialize(*system).size())};
-    double carried = next.system.bytes;
-    for (const auto& s : next.messages) carried += s.bytes;
+    const double carried = next.system.bytes + next.cum.back();
     overhead_ = std::max(0.0, static_cast<double>(json_fields::u64(in, "request_bytes")) - carried);
     next.last_call = self;
     return next;
   }
 
+  void append(ThreadContext& th, Segment seg) {
+    if (tracked_[seg.owner]) th.tracked.push_back(th.messages.size());
+    th.cum.push_back(th.cum.back() + seg.bytes);
+    th.owed.push_back(0.0);
+    th.messages.push_back(seg);
+  }
+
   void add_message(const SpanNode& n, size_t self, std::optional<size_t> previous, const json::value& m,
-                   std::vector<Segment>& out) {
+                   ThreadContext& th) {
     const json::object* o = m.if_object();
     const std::string role = o ? str(*o, "role") : "";
     const json::value* content = o ? o->if_contains("content") : nullptr;
     if (role == "assistant") {  // the answer of the conversation's previous call
-      out.push_back({previous.value_or(self), static_cast<double>(json::serialize(m).size())});
+      append(th, {previous.value_or(self), static_cast<double>(json::serialize(m).size())});
       return;
     }
     if (content && content->is_array()) {
@@ -334,11 +420,11 @@ class Compiler {
         if (!block || str(*block, "type") != "tool_result") continue;
         results = true;
         const size_t owner = step_index_.at(tool_step(n.session, str(*block, "tool_use_id"), n.span));
-        out.push_back({owner, static_cast<double>(json::serialize(b).size())});
+        append(th, {owner, static_cast<double>(json::serialize(b).size())});
       }
       if (results) return;
     }
-    out.push_back({self, static_cast<double>(json::serialize(m).size())});
+    append(th, {self, static_cast<double>(json::serialize(m).size())});
   }
 
   std::string tool_step(const std::string& session, const std::string& id, const std::string& fallback) {

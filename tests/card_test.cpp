@@ -246,8 +246,9 @@ TEST(Card, RandomSessionsPartitionTheBillAndCompileIdentically) {
       if (messages == 0) added.push_back(msg("user", std::string(static_cast<size_t>(pick(5000)), 'u')));
       else added.push_back(msg("assistant", std::string(static_cast<size_t>(pick(2000)), 'a')));
       for (const auto& id : pending) added.push_back(result_msg(id, std::string(static_cast<size_t>(pick(20000)), 'r')));
-      const size_t from = messages;
-      messages += added.size();
+      // Now and then a branch: the last message replaced (an edit, a re-rendered context).
+      const size_t from = messages > 1 && pick(10) == 0 ? messages - 1 : messages;
+      messages = from + added.size();
       pending.clear();
       std::vector<std::string> ids;
       for (int t = pick(3); t > 0; --t) ids.push_back("id" + std::to_string(round) + "_" + std::to_string(k) + "_" + std::to_string(t));
