@@ -9,6 +9,7 @@
 #include <set>
 
 #include "json_fields.h"
+#include "text.h"
 
 namespace json = boost::json;
 
@@ -212,7 +213,7 @@ class Compiler {
       case SpanNode::Kind::process:
         s.kind = "process";
         s.name = str(d, "name");
-        s.args = shown(shell_words(json_fields::from_array(d.if_contains("argv"))));
+        s.args = shown(text::shell_join(json_fields::from_array(d.if_contains("argv"))));
         if (auto* code = d.if_contains("exit_code"); code && code->is_number() && code->to_number<int>() != 0)
           s.error = "exit " + std::to_string(code->to_number<int>());
         if (auto* sig = d.if_contains("signal"); sig && sig->is_number()) s.error = "signal " + std::to_string(sig->to_number<int>());
@@ -477,22 +478,6 @@ class Compiler {
 
 }  // namespace
 
-std::string shell_words(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) {
-    if (!out.empty()) out += ' ';
-    const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                                         "-_./=:,+@%") == std::string::npos;
-    if (plain) {
-      out += a;
-      continue;
-    }
-    out += '\'';
-    for (char ch : a) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    out += '\'';
-  }
-  return out;
-}
 
 Card compile(const SpanTree& tree, const pricing::PriceTable& prices) {
   if (tree.nodes.empty()) return {};

@@ -65,8 +65,6 @@ struct Card {
 Card compile(const SpanTree& tree, const pricing::PriceTable& prices);
 // Findings over a compiled card's steps (compile() fills Card::redundancy with them).
 std::vector<Finding> find_redundancy(const SpanTree& tree, const Card& card);
-// A command line as a shell would take it back (words quoted where needed).
-std::string shell_words(const std::vector<std::string>& argv);
 // The YAML of SPEC §5.
 std::string to_yaml(const Card& card, const Options& options);
 

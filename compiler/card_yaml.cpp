@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "card.h"
+#include "text.h"
 
 namespace clawtrace::card {
 namespace {
@@ -30,7 +31,7 @@ void tokens(YAML::Emitter& y, const TokenSum& t) {
 
 void session(YAML::Emitter& y, const Card& c) {
   const SessionInfo& s = c.session;
-  const std::string command = shell_words(s.argv);
+  const std::string command = text::shell_join(s.argv);
   y << YAML::Key << "session" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "id" << YAML::Value << s.id << YAML::Key << "name" << YAML::Value << s.name;
   y << YAML::Key << "command" << YAML::Value << YAML::DoubleQuoted << command;

@@ -1,8 +1,9 @@
-// Small text helpers shared by the HTTP, decoding and provider code.
+// Small text helpers shared by the HTTP, decoding and provider code, and the readers.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace clawtrace::text {
 
@@ -19,6 +20,24 @@ inline std::string lower(std::string_view s) {
   for (char& c : r)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return r;
+}
+
+// A command line as a POSIX shell would take it back: words quoted only where needed.
+inline std::string shell_join(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                         "0123456789-_./=:,+@%") == std::string::npos;
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  }
+  return out;
 }
 
 }  // namespace clawtrace::text

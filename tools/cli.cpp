@@ -1,5 +1,8 @@
 #include "cli.h"
 
+#include <csignal>
+#include "text.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -69,21 +72,18 @@ std::string format_time(uint64_t ns) {
   return buf;
 }
 
-std::string shell_join(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) {
-    if (!out.empty()) out += ' ';
-    bool plain = !a.empty() && a.find_first_not_of(
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == std::string::npos;
-    if (plain) {
-      out += a;
-      continue;
-    }
-    out += '\'';
-    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    out += '\'';
-  }
-  return out;
+std::string shell_join(const std::vector<std::string>& argv) { return text::shell_join(argv); }
+
+ForegroundSpawn::ForegroundSpawn() {
+  posix_spawnattr_init(&attr_);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGQUIT);
+  posix_spawnattr_setsigdefault(&attr_, &defaults);
+  posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGDEF);
 }
+
+ForegroundSpawn::~ForegroundSpawn() { posix_spawnattr_destroy(&attr_); }
 
 }  // namespace clawtrace::cli

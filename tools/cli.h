@@ -1,6 +1,8 @@
 // Shared pieces of the `clawtrace` subcommands.
 #pragma once
 
+#include <spawn.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -37,5 +39,19 @@ int cmd_demo(const Globals& g, const std::vector<std::string>& args);
 std::string format_duration(double seconds);
 std::string format_time(uint64_t ns);
 std::string shell_join(const std::vector<std::string>& argv);
+
+// posix_spawn attributes for a foreground child: SIGINT and SIGQUIT back to their defaults
+// in it (we ignore them while it runs, as a shell does).
+class ForegroundSpawn {
+ public:
+  ForegroundSpawn();
+  ~ForegroundSpawn();
+  ForegroundSpawn(const ForegroundSpawn&) = delete;
+  ForegroundSpawn& operator=(const ForegroundSpawn&) = delete;
+  const posix_spawnattr_t* attr() const { return &attr_; }
+
+ private:
+  posix_spawnattr_t attr_;
+};
 
 }  // namespace clawtrace::cli

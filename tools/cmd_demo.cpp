@@ -84,22 +84,14 @@ std::optional<pid_t> spawn(const std::vector<std::string>& argv, const Redirect&
   posix_spawn_file_actions_init(&files);
   if (!to.out.empty()) posix_spawn_file_actions_addopen(&files, 1, to.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (!to.err.empty()) posix_spawn_file_actions_addopen(&files, 2, to.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGQUIT);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  const ForegroundSpawn fg;
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::fflush(stdout);  // our headings before the child's output
   std::fflush(stderr);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, args[0], &files, &attr, args.data(), environ);
-  posix_spawnattr_destroy(&attr);
+  int rc = posix_spawn(&pid, args[0], &files, fg.attr(), args.data(), environ);
   posix_spawn_file_actions_destroy(&files);
   if (rc != 0) return std::nullopt;
   return pid;

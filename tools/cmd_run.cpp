@@ -218,17 +218,8 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
   sigaction(SIGQUIT, &ign, &old_quit);
   sigaction(SIGTERM, &fwd, &old_term);
   sigaction(SIGHUP, &fwd, &old_hup);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGQUIT);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
   pid_t child = 0;
-  int rc = posix_spawnp(&child, argv[0], nullptr, &attr, argv.data(), envp.data());
-  posix_spawnattr_destroy(&attr);
+  int rc = posix_spawnp(&child, argv[0], nullptr, ForegroundSpawn().attr(), argv.data(), envp.data());
   if (rc != 0) return error("cannot run " + a.cmd[0] + ": " + std::strerror(rc), rc == ENOENT ? 127 : 126);
   g_child = child;
   // Live ingestion yields to the traced command (spawned already, so it keeps its nice).
