@@ -1,5 +1,6 @@
 // Store tests against real LMDB, each in a fresh temporary directory.
 #include "store.h"
+#include "tree.h"
 
 #include <gtest/gtest.h>
 #include <lmdb.h>
@@ -747,3 +748,65 @@ TEST_F(StoreTest, InvalidIdsAreErrorsNotExceptions) {
 }
 
 }  // namespace
+
+namespace {
+
+void lmdb_put_event(const fs::path& store_dir, uint64_t session, uint64_t seq, const std::string& value) {
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 8);
+  ASSERT_EQ(mdb_env_open(env, (store_dir / "db").c_str(), MDB_NOTLS, 0600), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi dbi;
+  ASSERT_EQ(mdb_dbi_open(txn, "events", 0, &dbi), 0);
+  unsigned char key[16];
+  for (int i = 0; i < 8; ++i) {
+    key[i] = static_cast<unsigned char>(session >> (56 - 8 * i));
+    key[8 + i] = static_cast<unsigned char>(seq >> (56 - 8 * i));
+  }
+  MDB_val k{sizeof key, key};
+  MDB_val v{value.size(), const_cast<char*>(value.data())};
+  ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+}  // namespace
+
+// A damaged event record: reading that session says which record, in one line; every
+// other session, and the list of sessions, still read (and so do their span trees).
+TEST_F(StoreTest, CorruptEventNamesItsPlaceAndLosesNothingElse) {
+  const std::string a = hex_id(0xa1), b = hex_id(0xb2);
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->write([&](Store::Writer& wr) -> Result<void> {
+                  for (const auto& s : {make_session(0xa1, 100), make_session(0xb2, 200)})
+                    if (auto r = wr.put_session(s); !r) return r;
+                  for (const auto& id : {a, b})
+                    for (auto type : {EventType::session_start, EventType::llm_input, EventType::session_end}) {
+                      Event e = make_event(id, type);
+                      if (auto r = wr.append_event(e); !r) return Error{r.error()};
+                    }
+                  return {};
+                }).ok());
+  }
+  lmdb_put_event(dir_, 0xa1, 2, "{\"t_ns\": 5, \"type\": \"llm_inp");
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto bad = store->events(a);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().rfind("store: corrupt event " + a + "/2", 0), 0u) << bad.error();
+  EXPECT_EQ(bad.error().find('\n'), std::string::npos);
+  auto tree = load_span_tree(*store, a);
+  ASSERT_FALSE(tree.ok());
+  EXPECT_NE(tree.error().find(a), std::string::npos) << tree.error();
+  auto good = store->events(b);
+  ASSERT_TRUE(good.ok()) << good.error();
+  EXPECT_EQ(good->size(), 3u);
+  EXPECT_TRUE(load_span_tree(*store, b).ok());
+  auto sessions = store->sessions();
+  ASSERT_TRUE(sessions.ok());
+  EXPECT_EQ(sessions->size(), 2u);
+}
