@@ -231,6 +231,12 @@ TEST_F(Demo, CardFindsTheRedundantReadAndPartitionsTheBill) {
   ASSERT_EQ(y["subagents"].size(), 1u);
   EXPECT_EQ(y["subagents"][0]["output"].as<std::string>(), "notes.md has 3 TODO lines.");
   EXPECT_EQ(y["subagents"][0]["used_by"].size(), 1u);
+  // `sessions` shows the same total.
+  const ProcessOutput listed = clawtrace(store(), {"sessions", "--json"});
+  const boost::json::array rows = json_array(listed.out);
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_TRUE(rows[0].as_object().contains("cost_usd")) << listed.out;
+  EXPECT_NEAR(rows[0].at("cost_usd").to_number<double>(), total, 1e-12);
   // Deterministic, and --no-cost leaves every figure out.
   EXPECT_EQ(clawtrace(store(), {"card", "last"}).out, card.out);
   const ProcessOutput& bare = card_of_demo(store(), {"--no-cost"});

@@ -1,6 +1,7 @@
 // `clawtrace sessions`: the traced sessions, as a table or JSON.
 #include <cstdio>
 
+#include "card.h"
 #include "cli.h"
 
 namespace clawtrace::cli {
@@ -10,7 +11,9 @@ constexpr const char* kHelp = R"(usage: clawtrace sessions [--json] [--all]
 
 Lists traced sessions, oldest first: id, name, start, duration, status, LLM calls, cost,
 quality, command. Only root sessions (those no traced parent started) are listed unless
---all is given; `clawtrace events ID --tree` shows a root's descendants.
+--all is given; `clawtrace events ID --tree` shows a root's descendants. The cost is the
+TraceCard's total (the session and every sub-agent below it, bundled prices and the
+default override file); `+?` marks calls of models the price table does not know.
 )";
 
 std::string cell(const std::optional<double>& v, const char* fmt) {
@@ -18,6 +21,23 @@ std::string cell(const std::optional<double>& v, const char* fmt) {
   char buf[32];
   std::snprintf(buf, sizeof buf, fmt, *v);
   return buf;
+}
+
+// The TraceCard total of each session that called a model or is a root (its sub-agents'
+// calls roll up into it). Without prices, costs stay unknown rather than wrong.
+void add_costs(Store& store, std::vector<SessionInfo>& shown, std::vector<uint64_t>& unpriced) {
+  auto prices = pricing::load_prices(std::nullopt);
+  if (!prices) return;
+  for (size_t i = 0; i < shown.size(); ++i) {
+    SessionInfo& s = shown[i];
+    if (s.parent_session && s.llm_calls == 0) continue;
+    auto tree = load_span_tree(store, s.id);
+    if (!tree) continue;
+    const card::Card c = card::compile(*tree, *prices);
+    if (c.llm_calls == 0) continue;
+    s.cost_usd = c.cost_usd;
+    unpriced[i] = c.unpriced_calls;
+  }
 }
 
 }  // namespace
@@ -40,6 +60,8 @@ int cmd_sessions(const Globals& g, const std::vector<std::string>& args) {
   std::vector<SessionInfo> shown;
   for (auto& s : *sessions)
     if (all || !s.parent_session) shown.push_back(std::move(s));
+  std::vector<uint64_t> unpriced(shown.size(), 0);
+  add_costs(**store, shown, unpriced);
   if (as_json) {
     boost::json::array out;
     for (const auto& s : shown) out.push_back(to_json(s));
@@ -57,7 +79,7 @@ int cmd_sessions(const Globals& g, const std::vector<std::string>& args) {
     if (command.size() > 60) command = command.substr(0, 59) + "~";
     std::printf("%-16s  %-14s  %-19s  %9s  %-9s  %4llu  %10s  %4s  %s\n", s.id.c_str(), name.c_str(),
                 format_time(s.start_ns).c_str(), duration.c_str(), status.c_str(),
-                static_cast<unsigned long long>(s.llm_calls), cell(s.cost_usd, "%.6f").c_str(),
+                static_cast<unsigned long long>(s.llm_calls), (cell(s.cost_usd, "%.6f") + (unpriced[&s - shown.data()] ? "+?" : "")).c_str(),
                 cell(s.quality, "%.2f").c_str(), command.c_str());
   }
   return 0;
