@@ -34,4 +34,15 @@ inline std::vector<std::string> from_array(const boost::json::value* v) {
   return out;
 }
 
+// An integer value (int64 or uint64) as int64.
+inline int64_t as_int(const boost::json::value& v) {
+  return v.is_int64() ? v.get_int64() : static_cast<int64_t>(v.get_uint64());
+}
+
+inline bool all_strings(const boost::json::array& a) {
+  for (const auto& x : a)
+    if (!x.is_string()) return false;
+  return true;
+}
+
 }  // namespace clawtrace::json_fields

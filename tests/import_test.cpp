@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "import.h"
+#include "import_line.h"
 #include "ingest.h"
 #include "store.h"
 #include "subprocess.h"
@@ -411,3 +412,14 @@ TEST_F(ImportTest, CommandsExitStatusAndMessages) {
 }
 
 }  // namespace
+
+// Found by fuzzing: a number too large for a double parses as infinity, which JSON cannot
+// print back, so the event would be unreadable once stored. Rejected, naming the field.
+TEST(ImportLine, NumberOutOfRangeIsRejected) {
+  auto e = clawtrace::import_line(
+      R"({"t_ns":1,"type":"llm_output","session":"s1","span":"a","data":{"usage":{"input":[1,1e999]}}})");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error(), "\"data.usage.input[1]\": a number out of range (JSON cannot hold infinity)");
+  auto ok = clawtrace::import_line(R"({"t_ns":1,"type":"llm_output","session":"s1","span":"a","data":{"x":1e300}})");
+  EXPECT_TRUE(ok.ok()) << ok.error();
+}
