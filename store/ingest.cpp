@@ -213,6 +213,17 @@ Result<bool> ingest_pass(Store& store, const std::vector<fs::path>& files, const
     more = false;
     auto pending = read_pending(w, files, opt, pass);
     if (!pending) return fail(pending.error());
+    // Spools created while we read: a child whose parent's wait we just read started (and
+    // made its spool) before that wait, so listing again now catches it; its start then
+    // sorts before the wait in this pass and the span gets the child's name.
+    std::vector<fs::path> late;
+    for (const auto& f : list_spools(store.spool_dir()))
+      if (!std::binary_search(files.begin(), files.end(), f)) late.push_back(f);
+    if (!late.empty()) {
+      auto more_pending = read_pending(w, late, opt, pass);
+      if (!more_pending) return fail(more_pending.error());
+      for (auto& p : *more_pending) pending->push_back(std::move(p));
+    }
     std::vector<Tagged> order;
     for (size_t i = 0; i < pending->size(); ++i)
       for (const auto& rec : (*pending)[i].chunk.records) order.push_back({&rec, i});
