@@ -112,6 +112,12 @@ Result<std::string> string_field(const json::object& o, std::string_view key, bo
   return std::string(v->get_string());
 }
 
+// A key as JSON writes it, without the quotes: messages stay one line whatever the key.
+std::string escaped(std::string_view key) {
+  const std::string quoted = json::serialize(json::string(key));
+  return quoted.substr(1, quoted.size() - 2);
+}
+
 // Where a number too large for a double (1e999 parses as infinity, which JSON cannot
 // print back) sits, as a field path; empty if nowhere.
 std::string non_finite(const json::value& v, const std::string& path) {
@@ -121,8 +127,7 @@ std::string non_finite(const json::value& v, const std::string& path) {
       if (auto p = non_finite((*a)[i], path + "[" + std::to_string(i) + "]"); !p.empty()) return p;
   } else if (const auto* o = v.if_object()) {
     for (const auto& kv : *o)
-      if (auto p = non_finite(kv.value(), path.empty() ? std::string(kv.key()) : path + "." + std::string(kv.key()));
-          !p.empty())
+      if (auto p = non_finite(kv.value(), path.empty() ? escaped(kv.key()) : path + "." + escaped(kv.key())); !p.empty())
         return p;
   }
   return "";
