@@ -73,7 +73,8 @@ MDB_stat lmdb_stat(const fs::path& store_dir, const char* name) {
   return st;
 }
 
-void lmdb_put_meta(const fs::path& store_dir, const std::string& key, const std::string& value) {
+// Writes one raw entry into a named database, behind the store's back.
+void lmdb_put(const fs::path& store_dir, const char* db, const std::string& key, const std::string& value) {
   MDB_env* env = nullptr;
   ASSERT_EQ(mdb_env_create(&env), 0);
   mdb_env_set_maxdbs(env, 8);
@@ -81,12 +82,16 @@ void lmdb_put_meta(const fs::path& store_dir, const std::string& key, const std:
   MDB_txn* txn = nullptr;
   ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
   MDB_dbi dbi;
-  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+  ASSERT_EQ(mdb_dbi_open(txn, db, 0, &dbi), 0);
   MDB_val k{key.size(), const_cast<char*>(key.data())};
   MDB_val v{value.size(), const_cast<char*>(value.data())};
   ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
   ASSERT_EQ(mdb_txn_commit(txn), 0);
   mdb_env_close(env);
+}
+
+void lmdb_put_meta(const fs::path& store_dir, const std::string& key, const std::string& value) {
+  lmdb_put(store_dir, "meta", key, value);
 }
 
 // A string of n bytes whose content depends on seed (so it is not shared).
@@ -752,24 +757,12 @@ TEST_F(StoreTest, InvalidIdsAreErrorsNotExceptions) {
 namespace {
 
 void lmdb_put_event(const fs::path& store_dir, uint64_t session, uint64_t seq, const std::string& value) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  mdb_env_set_maxdbs(env, 8);
-  ASSERT_EQ(mdb_env_open(env, (store_dir / "db").c_str(), MDB_NOTLS, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi dbi;
-  ASSERT_EQ(mdb_dbi_open(txn, "events", 0, &dbi), 0);
-  unsigned char key[16];
+  std::string key(16, '\0');  // session and seq, big-endian (store.h)
   for (int i = 0; i < 8; ++i) {
-    key[i] = static_cast<unsigned char>(session >> (56 - 8 * i));
-    key[8 + i] = static_cast<unsigned char>(seq >> (56 - 8 * i));
+    key[static_cast<size_t>(i)] = static_cast<char>(session >> (56 - 8 * i));
+    key[static_cast<size_t>(8 + i)] = static_cast<char>(seq >> (56 - 8 * i));
   }
-  MDB_val k{sizeof key, key};
-  MDB_val v{value.size(), const_cast<char*>(value.data())};
-  ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  lmdb_put(store_dir, "events", key, value);
 }
 
 }  // namespace
