@@ -1,12 +1,11 @@
 #include "card.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <ctime>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "json_fields.h"
 #include "text.h"
@@ -70,6 +69,13 @@ void add(TokenSum& sum, const pricing::Tokens& t) {
   sum.cache_write += t.cache_write;
   sum.reasoning += t.reasoning;
 }
+
+struct PairHash {
+  size_t operator()(const std::pair<std::string, std::string>& p) const noexcept {
+    const size_t a = std::hash<std::string>{}(p.first);
+    return a ^ (std::hash<std::string>{}(p.second) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+  }
+};
 
 // One priced LLM call.
 struct Priced {
@@ -391,7 +397,7 @@ class Compiler {
     }
     if (auto* added = in.if_contains("messages_added"); added && added->is_array())
       for (const auto& m : added->get_array()) add_message(n, self, previous, m, next);
-    if (auto* system = in.if_contains("system")) next.system = {self, static_cast<double>(json::serialize(*system).size())};
+    if (auto* system = in.if_contains("system")) next.system = {self, static_cast<double>(json_fields::serialized_size(*system))};
     const double carried = next.system.bytes + next.cum.back();
     overhead_ = std::max(0.0, static_cast<double>(json_fields::u64(in, "request_bytes")) - carried);
     next.last_call = self;
@@ -411,7 +417,7 @@ class Compiler {
     const std::string role = o ? str(*o, "role") : "";
     const json::value* content = o ? o->if_contains("content") : nullptr;
     if (role == "assistant") {  // the answer of the conversation's previous call
-      append(th, {previous.value_or(self), static_cast<double>(json::serialize(m).size())});
+      append(th, {previous.value_or(self), static_cast<double>(json_fields::serialized_size(m))});
       return;
     }
     if (content && content->is_array()) {
@@ -421,11 +427,11 @@ class Compiler {
         if (!block || str(*block, "type") != "tool_result") continue;
         results = true;
         const size_t owner = step_index_.at(tool_step(n.session, str(*block, "tool_use_id"), n.span));
-        append(th, {owner, static_cast<double>(json::serialize(b).size())});
+        append(th, {owner, static_cast<double>(json_fields::serialized_size(b))});
       }
       if (results) return;
     }
-    append(th, {self, static_cast<double>(json::serialize(m).size())});
+    append(th, {self, static_cast<double>(json_fields::serialized_size(m))});
   }
 
   std::string tool_step(const std::string& session, const std::string& id, const std::string& fallback) {
@@ -462,10 +468,11 @@ class Compiler {
   Card card_;
   uint64_t t0_ = 0;
   std::vector<size_t> order_, calls_;
-  std::map<size_t, std::string> parent_of_;
-  std::map<const SpanNode*, Priced> priced_;
-  std::map<std::string, size_t> step_index_;
-  std::map<std::pair<std::string, std::string>, std::string> tool_ids_;
+  // Looked up, never iterated (iteration order would change the sums' rounding).
+  std::unordered_map<size_t, std::string> parent_of_;
+  std::unordered_map<const SpanNode*, Priced> priced_;
+  std::unordered_map<std::string, size_t> step_index_;
+  std::unordered_map<std::pair<std::string, std::string>, std::string, PairHash> tool_ids_;
   std::map<std::string, ThreadContext> threads_;
   double overhead_ = 0;  // bytes of the current request not in its messages or system prompt
   // Per step, during attribution (contiguous: the inner loop touches them per segment).

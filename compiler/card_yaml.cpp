@@ -1,16 +1,74 @@
 // The YAML of a TraceCard (SPEC §5): keys in the spec's order, dollars with 15
-// significant digits, the same bytes for the same card.
-#include <yaml-cpp/yaml.h>
-
+// significant digits, the same bytes for the same card. The layout is fixed, so it is
+// written directly; scalars go through yaml_text.h (why not yaml-cpp's emitter: there).
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 
 #include "card.h"
 #include "text.h"
+#include "yaml_text.h"
 
 namespace clawtrace::card {
 namespace {
+
+// Appends block-style lines: "key: value" at an indentation, "- " opening a sequence
+// item, flow maps and sequences on one line.
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+
+  // "key:" ending its line; the nested block follows at indent + 2.
+  void open(size_t indent, std::string_view k) {
+    out_.append(indent, ' ');
+    out_ += k;
+    out_ += ":\n";
+  }
+  // Starts "key: " (the value is appended next). The first key of a sequence item gets
+  // the item's "- " in place of its last two spaces of indentation.
+  Writer& key(size_t indent, std::string_view k, bool item_start = false) {
+    out_.append(item_start ? indent - 2 : indent, ' ');
+    if (item_start) out_ += "- ";
+    out_ += k;
+    out_ += ": ";
+    return *this;
+  }
+  Writer& str(std::string_view v) { return yaml::append_string(out_, v), end(); }
+  Writer& text(std::string_view v) { return yaml::append_quoted(out_, v), end(); }  // free text
+  Writer& num(double v) { return yaml::append_double(out_, v), end(); }
+  Writer& num(int64_t v) { return yaml::append_int(out_, v), end(); }
+  Writer& num(uint64_t v) { return yaml::append_uint(out_, v), end(); }
+  Writer& raw(std::string_view v) { return out_ += v, end(); }
+  Writer& strings(const std::vector<std::string>& v) {  // a flow sequence
+    out_ += '[';
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) out_ += ", ";
+      yaml::append_string(out_, v[i]);
+    }
+    return raw("]");
+  }
+  Writer& tokens(const TokenSum& t) {
+    out_ += "{input: ";
+    yaml::append_int(out_, t.input);
+    out_ += ", output: ";
+    yaml::append_int(out_, t.output);
+    out_ += ", cache_read: ";
+    yaml::append_int(out_, t.cache_read);
+    out_ += ", cache_write: ";
+    yaml::append_int(out_, t.cache_write);
+    out_ += ", reasoning: ";
+    yaml::append_int(out_, t.reasoning);
+    return raw("}");
+  }
+  std::string& out() { return out_; }
+
+ private:
+  Writer& end() {
+    out_ += '\n';
+    return *this;
+  }
+  std::string& out_;
+};
 
 std::string iso_time(uint64_t ns) {
   const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
@@ -22,122 +80,119 @@ std::string iso_time(uint64_t ns) {
   return buf;
 }
 
-void tokens(YAML::Emitter& y, const TokenSum& t) {
-  y << YAML::Flow << YAML::BeginMap << YAML::Key << "input" << YAML::Value << t.input << YAML::Key << "output"
-    << YAML::Value << t.output << YAML::Key << "cache_read" << YAML::Value << t.cache_read << YAML::Key
-    << "cache_write" << YAML::Value << t.cache_write << YAML::Key << "reasoning" << YAML::Value << t.reasoning
-    << YAML::EndMap;
-}
-
-void session(YAML::Emitter& y, const Card& c) {
+void session(Writer& y, const Card& c) {
   const SessionInfo& s = c.session;
-  const std::string command = text::shell_join(s.argv);
-  y << YAML::Key << "session" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "id" << YAML::Value << s.id << YAML::Key << "name" << YAML::Value << s.name;
-  y << YAML::Key << "command" << YAML::Value << YAML::DoubleQuoted << command;
-  y << YAML::Key << "start" << YAML::Value << iso_time(s.start_ns);
-  y << YAML::Key << "duration_s" << YAML::Value << (s.end_ns ? static_cast<double>(*s.end_ns - s.start_ns) / 1e9 : 0.0);
-  y << YAML::Key << "status" << YAML::Value << std::string(to_string(s.status));
-  y << YAML::Key << "exit_code" << YAML::Value;
-  if (s.exit_code) y << *s.exit_code;
-  else y << YAML::Null;
-  y << YAML::Key << "quality" << YAML::Value;
-  if (s.quality) y << *s.quality;
-  else y << YAML::Null;
-  y << YAML::EndMap;
+  y.open(0, "session");
+  y.key(2, "id").str(s.id);
+  y.key(2, "name").str(s.name);
+  y.key(2, "command").text(text::shell_join(s.argv));
+  y.key(2, "start").raw(iso_time(s.start_ns));  // a timestamp, read as one
+  y.key(2, "duration_s").num(s.end_ns ? static_cast<double>(*s.end_ns - s.start_ns) / 1e9 : 0.0);
+  y.key(2, "status").str(to_string(s.status));
+  y.key(2, "exit_code");
+  if (s.exit_code) y.num(int64_t{*s.exit_code});
+  else y.raw("~");
+  y.key(2, "quality");
+  if (s.quality) y.num(*s.quality);
+  else y.raw("~");
 }
 
-void totals(YAML::Emitter& y, const Card& c, bool cost) {
-  y << YAML::Key << "totals" << YAML::Value << YAML::BeginMap;
-  if (cost) y << YAML::Key << "cost_usd" << YAML::Value << c.cost_usd;
-  y << YAML::Key << "llm_calls" << YAML::Value << c.llm_calls << YAML::Key << "tool_calls" << YAML::Value << c.tool_calls
-    << YAML::Key << "subagents" << YAML::Value << c.subagents;
+void totals(Writer& y, const Card& c, bool cost) {
+  y.open(0, "totals");
+  if (cost) y.key(2, "cost_usd").num(c.cost_usd);
+  y.key(2, "llm_calls").num(c.llm_calls);
+  y.key(2, "tool_calls").num(c.tool_calls);
+  y.key(2, "subagents").num(c.subagents);
   if (cost) {
-    y << YAML::Key << "unpriced_calls" << YAML::Value << c.unpriced_calls;
-    if (!c.unpriced_models.empty()) y << YAML::Key << "unpriced_models" << YAML::Value << YAML::Flow << c.unpriced_models;
+    y.key(2, "unpriced_calls").num(c.unpriced_calls);
+    if (!c.unpriced_models.empty()) y.key(2, "unpriced_models").strings(c.unpriced_models);
   }
-  y << YAML::Key << "tokens" << YAML::Value;
-  tokens(y, c.tokens);
-  y << YAML::EndMap;
+  y.key(2, "tokens").tokens(c.tokens);
 }
 
-void step(YAML::Emitter& y, const Step& s, bool cost) {
-  y << YAML::BeginMap;
-  y << YAML::Key << "id" << YAML::Value << s.id << YAML::Key << "kind" << YAML::Value << s.kind;
-  y << YAML::Key << "parent" << YAML::Value << s.parent << YAML::Key << "name" << YAML::Value << s.name;
-  y << YAML::Key << "start_s" << YAML::Value << s.start_s << YAML::Key << "duration_s" << YAML::Value << s.duration_s;
-  if (cost) y << YAML::Key << "cost_usd" << YAML::Value << s.cost_usd;
-  if (cost && !s.priced) y << YAML::Key << "priced" << YAML::Value << false;
-  if (s.tokens) {
-    y << YAML::Key << "tokens" << YAML::Value;
-    tokens(y, *s.tokens);
-  }
-  if (!s.role.empty()) y << YAML::Key << "role" << YAML::Value << s.role;
-  // Free text is always double-quoted: no guessing whether it could be a plain scalar.
-  if (!s.args.empty()) y << YAML::Key << "args" << YAML::Value << YAML::DoubleQuoted << s.args;
-  if (!s.result.empty()) y << YAML::Key << "result" << YAML::Value << YAML::DoubleQuoted << s.result;
-  if (!s.error.empty()) y << YAML::Key << "error" << YAML::Value << YAML::DoubleQuoted << s.error;
-  y << YAML::EndMap;
+void step(Writer& y, const Step& s, bool cost) {
+  y.key(4, "id", true).str(s.id);
+  y.key(4, "kind").str(s.kind);
+  y.key(4, "parent").str(s.parent);
+  y.key(4, "name").str(s.name);
+  y.key(4, "start_s").num(s.start_s);
+  y.key(4, "duration_s").num(s.duration_s);
+  if (cost) y.key(4, "cost_usd").num(s.cost_usd);
+  if (cost && !s.priced) y.key(4, "priced").raw("false");
+  if (s.tokens) y.key(4, "tokens").tokens(*s.tokens);
+  if (!s.role.empty()) y.key(4, "role").str(s.role);
+  if (!s.args.empty()) y.key(4, "args").text(s.args);
+  if (!s.result.empty()) y.key(4, "result").text(s.result);
+  if (!s.error.empty()) y.key(4, "error").text(s.error);
 }
 
-void top_cost(YAML::Emitter& y, const Card& c, size_t k) {
+// "key: []" for an empty sequence, else "key:" and its items, one per call of `item`.
+template <class Items, class Item>
+void sequence(Writer& y, std::string_view k, const Items& items, Item&& item) {
+  if (items.empty()) {
+    y.key(0, k).raw("[]");
+    return;
+  }
+  y.open(0, k);
+  for (const auto& i : items) item(i);
+}
+
+void top_cost(Writer& y, const Card& c, size_t k) {
   std::vector<const Step*> order;
   for (const auto& s : c.steps)
     if (s.cost_usd > 0) order.push_back(&s);
   std::stable_sort(order.begin(), order.end(), [](const Step* a, const Step* b) { return a->cost_usd > b->cost_usd; });
-  y << YAML::Key << "top_cost" << YAML::Value << YAML::BeginSeq;
-  for (size_t i = 0; i < order.size() && i < k; ++i) {
-    const Step& s = *order[i];
-    y << YAML::Flow << YAML::BeginMap << YAML::Key << "step" << YAML::Value << s.id << YAML::Key << "cost_usd"
-      << YAML::Value << s.cost_usd << YAML::Key << "share" << YAML::Value
-      << (c.cost_usd > 0 ? s.cost_usd / c.cost_usd : 0.0) << YAML::Key << "role" << YAML::Value
-      << (s.role.empty() ? s.kind : s.role) << YAML::EndMap;
-  }
-  y << YAML::EndSeq;
+  order.resize(std::min(order.size(), k));
+  sequence(y, "top_cost", order, [&](const Step* s) {
+    std::string& out = y.out();
+    out += "  - {step: ";
+    yaml::append_string(out, s->id);
+    out += ", cost_usd: ";
+    yaml::append_double(out, s->cost_usd);
+    out += ", share: ";
+    yaml::append_double(out, c.cost_usd > 0 ? s->cost_usd / c.cost_usd : 0.0);
+    out += ", role: ";
+    yaml::append_string(out, s->role.empty() ? s->kind : s->role);
+    y.raw("}");
+  });
 }
 
-void redundancy(YAML::Emitter& y, const Card& c, bool cost) {
-  y << YAML::Key << "redundancy" << YAML::Value << YAML::BeginSeq;
-  for (const auto& f : c.redundancy) {
-    y << YAML::BeginMap << YAML::Key << "kind" << YAML::Value << f.kind << YAML::Key << "steps" << YAML::Value
-      << YAML::Flow << f.steps;
-    if (cost) y << YAML::Key << "wasted_usd" << YAML::Value << f.wasted_usd;
-    y << YAML::Key << "reason" << YAML::Value << YAML::DoubleQuoted << f.reason << YAML::EndMap;
-  }
-  y << YAML::EndSeq;
+void redundancy(Writer& y, const Card& c, bool cost) {
+  sequence(y, "redundancy", c.redundancy, [&](const Finding& f) {
+    y.key(4, "kind", true).str(f.kind);
+    y.key(4, "steps").strings(f.steps);
+    if (cost) y.key(4, "wasted_usd").num(f.wasted_usd);
+    y.key(4, "reason").text(f.reason);
+  });
 }
 
-void subagents(YAML::Emitter& y, const Card& c, bool cost) {
-  y << YAML::Key << "subagents" << YAML::Value << YAML::BeginSeq;
-  for (const auto& s : c.steps) {
-    if (s.kind != "subagent") continue;
-    y << YAML::BeginMap << YAML::Key << "step" << YAML::Value << s.id << YAML::Key << "session" << YAML::Value
-      << s.session;
-    if (cost) y << YAML::Key << "cost_usd" << YAML::Value << s.cost_usd;
-    y << YAML::Key << "output" << YAML::Value << YAML::DoubleQuoted << s.output << YAML::Key << "used_by" << YAML::Value << YAML::Flow
-      << s.used_by << YAML::EndMap;
-  }
-  y << YAML::EndSeq;
+void subagents(Writer& y, const Card& c, bool cost) {
+  std::vector<const Step*> agents;
+  for (const auto& s : c.steps)
+    if (s.kind == "subagent") agents.push_back(&s);
+  sequence(y, "subagents", agents, [&](const Step* s) {
+    y.key(4, "step", true).str(s->id);
+    y.key(4, "session").str(s->session);
+    if (cost) y.key(4, "cost_usd").num(s->cost_usd);
+    y.key(4, "output").text(s->output);
+    y.key(4, "used_by").strings(s->used_by);
+  });
 }
 
 }  // namespace
 
 std::string to_yaml(const Card& c, const Options& o) {
-  YAML::Emitter y;
-  y.SetDoublePrecision(15);
-  y << YAML::BeginMap;
-  y << YAML::Key << "tracecard" << YAML::Value << 1;
+  std::string out;
+  out.reserve(512 + c.steps.size() * 384);
+  Writer y(out);
+  y.key(0, "tracecard").num(int64_t{1});
   session(y, c);
   totals(y, c, !o.no_cost);
-  y << YAML::Key << "steps" << YAML::Value << YAML::BeginSeq;
-  for (const auto& s : c.steps) step(y, s, !o.no_cost);
-  y << YAML::EndSeq;
-  if (!o.no_cost) top_cost(y, c, o.top);
-  else y << YAML::Key << "top_cost" << YAML::Value << YAML::BeginSeq << YAML::EndSeq;
+  sequence(y, "steps", c.steps, [&](const Step& s) { step(y, s, !o.no_cost); });
+  top_cost(y, c, o.no_cost ? 0 : o.top);
   redundancy(y, c, !o.no_cost);
   subagents(y, c, !o.no_cost);
-  y << YAML::EndMap;
-  return std::string(y.c_str()) + "\n";
+  return out;
 }
 
 }  // namespace clawtrace::card

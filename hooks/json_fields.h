@@ -45,4 +45,39 @@ inline bool all_strings(const boost::json::array& a) {
   return true;
 }
 
+// The length of boost::json::serialize(v), counted without building the string (the
+// compiler sizes every message of every request this way).
+inline size_t serialized_string_size(boost::json::string_view s) {
+  size_t n = 2;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    n += c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t' ? 2 : c < 0x20 ? 6 : 1;
+  }
+  return n;
+}
+
+inline size_t serialized_size(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null: return 4;
+    case boost::json::kind::bool_: return v.get_bool() ? 4 : 5;
+    case boost::json::kind::string: return serialized_string_size(v.get_string());
+    case boost::json::kind::int64:
+    case boost::json::kind::uint64:
+    case boost::json::kind::double_: return boost::json::serialize(v).size();  // rare in messages
+    case boost::json::kind::array: {
+      const auto& a = v.get_array();
+      size_t n = 2 + (a.empty() ? 0 : a.size() - 1);
+      for (const auto& x : a) n += serialized_size(x);
+      return n;
+    }
+    case boost::json::kind::object: {
+      const auto& o = v.get_object();
+      size_t n = 2 + (o.empty() ? 0 : o.size() - 1);
+      for (const auto& kv : o) n += serialized_string_size(kv.key()) + 1 + serialized_size(kv.value());
+      return n;
+    }
+  }
+  return 0;
+}
+
 }  // namespace clawtrace::json_fields

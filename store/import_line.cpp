@@ -30,11 +30,19 @@ std::string shown(const json::value& v) {
   return s.substr(0, cut) + "…";
 }
 
-Error not_a(std::string_view field, const json::value& v, std::string_view what) {
-  return fail("\"" + std::string(field) + "\": " + shown(v) + " is not " + std::string(what));
+// "FIELD" quoted (built by append: GCC 12 warns falsely on "literal" + std::string).
+std::string quoted(std::string_view field) {
+  std::string q(1, '"');
+  q.append(field);
+  q += '"';
+  return q;
 }
 
-Error missing(std::string_view field) { return fail("\"" + std::string(field) + "\" is missing"); }
+Error not_a(std::string_view field, const json::value& v, std::string_view what) {
+  return fail(quoted(field) + ": " + shown(v) + " is not " + std::string(what));
+}
+
+Error missing(std::string_view field) { return fail(quoted(field) + " is missing"); }
 
 bool is_uint(const json::value& v) { return v.is_uint64() || (v.is_int64() && v.get_int64() >= 0); }
 

@@ -2,11 +2,19 @@
 
 #include <algorithm>
 #include <deque>
+#include <unordered_map>
 
 namespace clawtrace {
 namespace {
 
 using Key = std::pair<std::string, std::string>;  // session, span
+
+struct KeyHash {
+  size_t operator()(const Key& k) const noexcept {
+    const size_t a = std::hash<std::string>{}(k.first);
+    return a ^ (std::hash<std::string>{}(k.second) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+  }
+};
 
 SpanNode::Kind kind_of(const Event& e) {
   switch (e.type) {
@@ -49,10 +57,11 @@ class Builder {
  public:
   explicit Builder(SpanTree& tree) : t_(tree) {}
 
-  void add_session(const std::string& id, const std::vector<Event>* events) {
+  // The events are moved into the nodes.
+  void add_session(const std::string& id, std::vector<Event>* events) {
     size_t node = node_for({id, id}, SpanNode::Kind::session);
     if (!events) return;
-    for (const auto& e : *events) add_event(id, e, node);
+    for (auto& e : *events) add_event(id, std::move(e), node);
   }
 
   // Parents for every node but the root, then children in start order.
@@ -81,24 +90,24 @@ class Builder {
       n.session = key.first;
       n.span = key.second;
       t_.nodes.push_back(std::move(n));
+      parent_key_.emplace_back();
     }
     return it->second;
   }
 
-  void add_event(const std::string& session, const Event& e, size_t session_node) {
+  void add_event(const std::string& session, Event&& e, size_t session_node) {
     if (e.type == EventType::session_start || e.type == EventType::session_end) {
-      (e.type == EventType::session_start ? t_.nodes[session_node].open : t_.nodes[session_node].close) = e;
+      (e.type == EventType::session_start ? t_.nodes[session_node].open : t_.nodes[session_node].close) = std::move(e);
       return;
     }
     size_t i = node_for({session, e.span}, kind_of(e));
-    SpanNode& n = t_.nodes[i];
-    if (opens(e.type)) n.open = e;
-    else n.close = e;
-    if (!parent_key_.count(i)) parent_key_[i] = {session, e.parent.value_or(session)};
+    if (!parent_key_[i]) parent_key_[i] = Key{session, e.parent.value_or(session)};
     if (e.type == EventType::subagent_spawned) {
       const auto* child = e.data.if_contains("child_session");
       if (child && child->is_string()) subagent_of_[std::string(child->get_string())] = i;
     }
+    SpanNode& n = t_.nodes[i];
+    (opens(e.type) ? n.open : n.close) = std::move(e);
   }
 
   size_t parent_of(size_t i) {
@@ -111,9 +120,8 @@ class Builder {
       if (auto it = index_.find({ps, info.parent_span.value_or(ps)}); it != index_.end()) return it->second;
       return session_node(ps, 0);
     }
-    auto key = parent_key_.find(i);
-    if (key != parent_key_.end())
-      if (auto it = index_.find(key->second); it != index_.end()) return it->second;
+    if (const auto& key = parent_key_[i])
+      if (auto it = index_.find(*key); it != index_.end()) return it->second;
     return session_node(n.session, 0);
   }
 
@@ -132,8 +140,8 @@ class Builder {
   }
 
   SpanTree& t_;
-  std::map<Key, size_t> index_;
-  std::map<size_t, Key> parent_key_;
+  std::unordered_map<Key, size_t, KeyHash> index_;
+  std::vector<std::optional<Key>> parent_key_;  // per node: its first event's parent span
   std::map<std::string, size_t> subagent_of_;  // child session -> its sub-agent node
   std::vector<bool> linked_;
 };
@@ -146,7 +154,7 @@ uint64_t SpanNode::t_start() const {
 }
 
 SpanTree build_span_tree(const std::string& root, const std::vector<SessionInfo>& sessions,
-                         const std::map<std::string, std::vector<Event>>& events) {
+                         std::map<std::string, std::vector<Event>> events) {
   SpanTree tree;
   for (const auto& s : sessions) tree.sessions.emplace(s.id, s);
   const auto ids = subtree(root, sessions);
@@ -175,7 +183,7 @@ Result<SpanTree> load_span_tree(Store& store, const std::string& root) {
     if (!ev) return fail("events of session " + id + ": " + ev.error());
     events.emplace(id, std::move(ev.value()));
   }
-  return build_span_tree(root, *all, events);
+  return build_span_tree(root, *all, std::move(events));
 }
 
 }  // namespace clawtrace

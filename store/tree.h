@@ -36,9 +36,10 @@ struct SpanTree {
 
 // From sessions and their events (seq order). Spans whose parent is unknown hang under
 // their session; a session under the sub-agent node that announced it, else under the
-// span of its parent session that started it.
+// span of its parent session that started it. The nodes take the events (pass an rvalue
+// to move them instead of copying).
 SpanTree build_span_tree(const std::string& root, const std::vector<SessionInfo>& sessions,
-                         const std::map<std::string, std::vector<Event>>& events);
+                         std::map<std::string, std::vector<Event>> events);
 
 // The tree of `root` and the sessions below it, read from one store.
 [[nodiscard]] Result<SpanTree> load_span_tree(Store& store, const std::string& root);

@@ -8,7 +8,7 @@ include(GoogleTest)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(YAMLCPP REQUIRED IMPORTED_TARGET yaml-cpp)
 add_executable(compiler_tests ${CMAKE_CURRENT_LIST_DIR}/pricing_test.cpp ${CMAKE_CURRENT_LIST_DIR}/card_test.cpp
-               ${CMAKE_CURRENT_LIST_DIR}/card_golden_test.cpp)
+               ${CMAKE_CURRENT_LIST_DIR}/card_golden_test.cpp ${CMAKE_CURRENT_LIST_DIR}/yaml_text_test.cpp)
 target_link_libraries(compiler_tests PRIVATE clawtrace_compiler clawtrace_test_support PkgConfig::YAMLCPP GTest::gtest_main)
 target_compile_definitions(compiler_tests PRIVATE
   CLAWTRACE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
