@@ -99,7 +99,7 @@ Result<std::vector<std::string>> select(Store& store, const std::vector<SessionI
   for (const auto& item : items) {
     if (const size_t eq = item.find('='); eq != std::string::npos) {
       const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
-      if (key.empty()) return fail(flag + ": '" + item + "' has no tag key (K=V)");
+      if (key.empty()) return fail(flag + ": '" + eval::printable(item) + "' has no tag key (K=V)");
       size_t matched = 0;
       for (const auto& s : all) {
         auto it = s.tags.find(key);
@@ -107,7 +107,7 @@ Result<std::vector<std::string>> select(Store& store, const std::vector<SessionI
         take(s.id);
         ++matched;
       }
-      if (matched == 0) return fail(flag + ": no root session is tagged " + item);
+      if (matched == 0) return fail(flag + ": no root session is tagged " + eval::printable(item));
       continue;
     }
     auto id = store.resolve(item);
