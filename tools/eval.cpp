@@ -308,7 +308,7 @@ std::string joined(const std::vector<std::string>& names) {
 
 std::string summary_lines(const Report& r) {
   std::string out(1, '\n');
-  out += std::to_string(r.tasks.size()) + " tasks paired by tag '" + printable(r.task_tag) +
+  out += std::to_string(r.tasks.size()) + (r.tasks.size() == 1 ? " task" : " tasks") + " paired by tag '" + printable(r.task_tag) +
          "': wins " + std::to_string(r.count(Verdict::win)) + ", same " + std::to_string(r.count(Verdict::same)) +
          ", costlier " + std::to_string(r.count(Verdict::costlier)) + ", worse " +
          std::to_string(r.count(Verdict::worse)) + ", regressions " + std::to_string(r.regressions) +
