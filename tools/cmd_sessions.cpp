@@ -1,8 +1,8 @@
 // `clawtrace sessions`: the traced sessions, as a table or JSON.
 #include <cstdio>
 
-#include "card.h"
 #include "cli.h"
+#include "session_cost.h"
 
 namespace clawtrace::cli {
 namespace {
@@ -31,12 +31,10 @@ void add_costs(Store& store, std::vector<SessionInfo>& shown, std::vector<uint64
   for (size_t i = 0; i < shown.size(); ++i) {
     SessionInfo& s = shown[i];
     if (s.parent_session && s.llm_calls == 0) continue;
-    auto tree = load_span_tree(store, s.id);
-    if (!tree) continue;
-    const card::Card c = card::compile(*tree, *prices);
-    if (c.llm_calls == 0) continue;
-    s.cost_usd = c.cost_usd;
-    unpriced[i] = c.unpriced_calls;
+    auto cost = session_cost(store, s.id, *prices);
+    if (!cost || cost->llm_calls == 0) continue;
+    s.cost_usd = cost->total_usd;
+    unpriced[i] = cost->unpriced_calls;
   }
 }
 

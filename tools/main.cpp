@@ -20,6 +20,9 @@ commands:
   events SESSION [--tree]                   a session's events as JSON lines, or its span tree
   card SESSION [--top K] [--no-cost]        the session's TraceCard (YAML): cost per step
   import FILE                               store events from JSON lines (FILE or - for stdin)
+  eval --baseline SEL --treated SEL [--json] [--svg DIR] [--task-tag K]
+                                            baseline vs treated runs paired by task: Q, cost,
+                                            wins, regressions (SEL: ids, prefixes, last, K=V)
   export SESSION...|--all [--jsonl]         sessions and those below them as JSON lines
   demo                                      trace a bundled example agent against a local
                                             provider stand-in (no network, no API key)
@@ -67,6 +70,7 @@ int main(int argc, char** argv) {
   if (command == "card") return cli::cmd_card(g, rest);
   if (command == "import") return cli::cmd_import(g, rest);
   if (command == "export") return cli::cmd_export(g, rest);
+  if (command == "eval") return cli::cmd_eval(g, rest);
   if (command == "demo") return cli::cmd_demo(g, rest);
   return cli::usage_error("", "unknown command '" + command + "' (see clawtrace --help)");
 }
