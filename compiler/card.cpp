@@ -273,6 +273,7 @@ class Compiler {
     const bool lazy = &ctx != &side;
     if (!p.cost) return;
     cost_[self] += p.cost->output;
+    card_.steps[self].output_usd = p.cost->output;
     const pricing::Tokens& t = *p.tokens;
     const double read = static_cast<double>(t.cache_read), write = static_cast<double>(t.cache_write);
     const double prompt = read + write + static_cast<double>(t.input);

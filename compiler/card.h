@@ -33,6 +33,7 @@ struct Step {
   double start_s = 0;  // since the session's start
   double duration_s = 0;
   double cost_usd = 0;
+  double output_usd = 0;  // LLM steps: the part of cost_usd that is their own output
   std::optional<TokenSum> tokens;  // LLM steps: their own call; sub-agents: their total
   std::string args, result, error;
   std::string role;           // LLM steps: final_reply, plan_then_tool, tool_call, thinking_only, other

@@ -155,6 +155,9 @@ TEST(Card, ToolResultReReadCostGoesToTheToolStep) {
   EXPECT_EQ(step(c, l2)->role, "final_reply");
   EXPECT_EQ(step(c, l1)->role, "plan_then_tool");
   EXPECT_EQ(c.unpriced_calls, 0u);
+  EXPECT_NEAR(step(c, l1)->output_usd, 100 * 10 / 1e6, 1e-18);  // its own output, part of its cost
+  EXPECT_NEAR(step(c, l2)->output_usd, 50 * 10 / 1e6, 1e-18);
+  EXPECT_EQ(step(c, t1)->output_usd, 0.0);
 }
 
 TEST(Card, CacheReadPrefixIsBilledAtTheCacheRate) {

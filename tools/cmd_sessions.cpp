@@ -71,7 +71,11 @@ int cmd_sessions(const Globals& g, const std::vector<std::string>& args) {
   for (const auto& s : shown) {
     std::string duration = s.end_ns ? format_duration(static_cast<double>(*s.end_ns - s.start_ns) / 1e9) : "-";
     std::string status(to_string(s.status));
-    if (s.exit_code && s.status != SessionStatus::ok) status += "(" + std::to_string(*s.exit_code) + ")";
+    if (s.exit_code && s.status != SessionStatus::ok) {
+      status += '(';  // appended piecewise: GCC 12 warns falsely on "(" + std::to_string(…)
+      status += std::to_string(*s.exit_code);
+      status += ')';
+    }
     std::string name = s.name.size() > 14 ? s.name.substr(0, 13) + "~" : s.name;
     std::string command = shell_join(s.argv);
     if (command.size() > 60) command = command.substr(0, 59) + "~";

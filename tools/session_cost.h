@@ -24,9 +24,9 @@ struct SessionCost {
   uint64_t unpriced_calls = 0;  // calls of models the price table does not know (not in the total)
 };
 
-// An LLM step's output share is recomputed from its tokens at its model's rates (what the
-// compiler charged it for its output); the rest of its cost is its input side.
-SessionCost card_cost(const card::Card& card, const pricing::PriceTable& prices);
+// An LLM step's output share is what the compiler charged it for its output
+// (card::Step::output_usd); the rest of its cost is its input side.
+SessionCost card_cost(const card::Card& card);
 
 // Loads the session's span tree, compiles its card and splits it.
 Result<SessionCost> session_cost(Store& store, const std::string& id, const pricing::PriceTable& prices);
