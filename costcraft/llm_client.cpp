@@ -1,18 +1,16 @@
 #include "llm_client.h"
 
-#include <curl/curl.h>
+#include "http_post.h"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <memory>
 #include <optional>
 #include <sstream>
-#include <thread>
 
 #include <unistd.h>
 
@@ -20,8 +18,6 @@ namespace json = boost::json;
 
 namespace clawtrace::costcraft {
 namespace {
-
-constexpr long kMaxBackoffMs = 60'000;
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -94,90 +90,6 @@ Result<std::string> reply_text(const LlmEndpoint& e, const std::string& body) {
   return fail("the reply's message has no text content");
 }
 
-// The provider's error message from an error body, when it has one.
-std::string error_message(const std::string& body) {
-  boost::system::error_code ec;
-  const json::value v = json::parse(body, ec);
-  if (!ec && v.is_object())
-    if (const auto* err = v.get_object().if_contains("error"); err && err->is_object())
-      if (const auto* m = err->get_object().if_contains("message"); m && m->is_string()) return std::string(m->get_string());
-  return body.substr(0, 200);
-}
-
-struct Attempt {
-  CURLcode curl = CURLE_OK;
-  long status = 0;
-  std::string body;
-  long retry_after_s = -1;
-  std::string curl_error;
-};
-
-size_t on_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t on_header(char* data, size_t size, size_t n, void* out) {
-  std::string_view line(data, size * n);
-  constexpr std::string_view kRetryAfter = "retry-after:";
-  if (line.size() > kRetryAfter.size()) {
-    std::string head(line.substr(0, kRetryAfter.size()));
-    std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (head == kRetryAfter) *static_cast<long*>(out) = std::strtol(std::string(line.substr(kRetryAfter.size())).c_str(), nullptr, 10);
-  }
-  return size * n;
-}
-
-Attempt send(const LlmEndpoint& e, const std::string& body) {
-  Attempt a;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) {
-    a.curl = CURLE_FAILED_INIT;
-    a.curl_error = "cannot start libcurl";
-    return a;
-  }
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  std::string auth;
-  if (e.api == LlmApi::anthropic_messages) {
-    headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");
-    auth = "x-api-key: " + e.api_key;
-  } else {
-    auth = "Authorization: Bearer " + e.api_key;
-  }
-  if (!e.api_key.empty()) headers = curl_slist_append(headers, auth.c_str());
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers, curl_slist_free_all);
-  char error[CURL_ERROR_SIZE] = "";
-  CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, e.url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e.timeout_ms);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(e.timeout_ms, 30'000L));
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &a.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &a.retry_after_s);
-  if (!e.cafile.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, e.cafile.c_str());
-  a.curl = curl_easy_perform(c);
-  if (a.curl != CURLE_OK) a.curl_error = *error ? error : curl_easy_strerror(a.curl);
-  else curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
-  return a;
-}
-
-bool retryable(const Attempt& a) {
-  if (a.curl != CURLE_OK) return true;  // timeouts, resets, refused connections
-  return a.status == 408 || a.status == 409 || a.status == 429 || a.status >= 500;
-}
-
-std::string describe(const Attempt& a) {
-  if (a.curl != CURLE_OK) return a.curl_error;
-  return "HTTP " + std::to_string(a.status) + ": " + error_message(a.body);
-}
-
 std::optional<std::string> cached(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return std::nullopt;
@@ -236,25 +148,21 @@ Result<LlmReply> complete(const LlmEndpoint& e, std::string_view system, std::st
       e.cache_dir.empty() ? std::filesystem::path{} : e.cache_dir / (request_key(e, system, user) + ".txt");
   if (!cache_file.empty())
     if (auto hit = cached(cache_file)) return LlmReply{std::move(*hit), true, 0};
-  const std::string body = request_body(e, system, user);
-  Attempt last;
-  long backoff = e.backoff_ms;
-  for (int attempt = 1; attempt <= std::max(1, e.max_attempts); ++attempt) {
-    last = send(e, body);
-    if (last.curl == CURLE_OK && last.status >= 200 && last.status < 300) {
-      auto text = reply_text(e, last.body);
-      if (!text) return fail(e.url + ": " + text.error());
-      if (!cache_file.empty()) store_in_cache(cache_file, *text);
-      return LlmReply{std::move(*text), false, attempt};
-    }
-    if (!retryable(last) || attempt == e.max_attempts) {
-      return fail(e.url + ": " + describe(last) + " (" + std::to_string(attempt) + (attempt == 1 ? " attempt)" : " attempts)"));
-    }
-    const long wait = last.retry_after_s >= 0 ? std::min(last.retry_after_s * 1000, kMaxBackoffMs) : backoff;
-    std::this_thread::sleep_for(std::chrono::milliseconds(wait));
-    backoff = std::min(backoff * 2, kMaxBackoffMs);
-  }
-  return fail(e.url + ": no attempt was made");
+  http::PostOptions post;
+  post.headers = {"Content-Type: application/json"};
+  if (e.api == LlmApi::anthropic_messages) post.headers.push_back("anthropic-version: 2023-06-01");
+  if (!e.api_key.empty())
+    post.headers.push_back(e.api == LlmApi::anthropic_messages ? "x-api-key: " + e.api_key : "Authorization: Bearer " + e.api_key);
+  post.cafile = e.cafile;
+  post.timeout_ms = e.timeout_ms;
+  post.max_attempts = e.max_attempts;
+  post.backoff_ms = e.backoff_ms;
+  auto response = http::post(e.url, request_body(e, system, user), post);
+  if (!response) return fail(response.error());
+  auto text = reply_text(e, response->body);
+  if (!text) return fail(e.url + ": " + text.error());
+  if (!cache_file.empty()) store_in_cache(cache_file, *text);
+  return LlmReply{std::move(*text), false, response->attempts};
 }
 
 }  // namespace clawtrace::costcraft

@@ -1,7 +1,7 @@
 // One chat completion from an LLM endpoint for CostCraft's LLM proposer (SPEC §6): an
-// OpenAI-compatible Chat Completions or an Anthropic Messages endpoint, through libcurl,
-// with a timeout per attempt, retries with exponential backoff on 429, 5xx and transport
-// errors (a Retry-After header is honoured), and a cache keyed by the SHA-256 of the
+// OpenAI-compatible Chat Completions or an Anthropic Messages endpoint, through libcurl
+// (http_post.h: a timeout per attempt, retries with exponential backoff on 429, 5xx and
+// transport errors, Retry-After honoured), and a cache keyed by the SHA-256 of the
 // request, so that a rerun of the same distillation costs nothing.
 #pragma once
 

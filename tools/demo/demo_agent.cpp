@@ -3,10 +3,11 @@
 // tools: read_file (inside a demo workspace), bash (/bin/sh -c in a child process) and
 // delegate (a copy of this program as a child process: a sub-agent).
 //
-//   clawtrace-demo-agent URL --cafile PEM [--task TEXT] [--workspace DIR] [--sub]
+//   clawtrace-demo-agent URL --cafile PEM [--task TEXT] [--workspace DIR] [--skill SKILL.md] [--sub]
 //
 // Without --workspace it makes one in a temp dir (and removes it at the end). Prints its
-// final answer on stdout; a sub-agent's stdout is the delegate tool's result.
+// final answer on stdout; a sub-agent's stdout is the delegate tool's result. --skill puts
+// a skill's text (CostCraft's SKILL.md) before the task in the first message.
 #include <curl/curl.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ constexpr const char* kNotes = R"(# Exporter release notes (draft)
 )";
 
 struct Options {
-  std::string url, cafile, task = kDefaultTask, workspace;
+  std::string url, cafile, task = kDefaultTask, workspace, skill;
   bool sub = false;
 };
 
@@ -53,6 +54,7 @@ std::optional<Options> parse_args(int argc, char** argv) {
     if (a == "--cafile" && has_value) o.cafile = argv[++i];
     else if (a == "--task" && has_value) o.task = argv[++i];
     else if (a == "--workspace" && has_value) o.workspace = argv[++i];
+    else if (a == "--skill" && has_value) o.skill = argv[++i];
     else if (a == "--sub") o.sub = true;
     else if (o.url.empty() && a.rfind("--", 0) != 0) o.url = a;
     else return std::nullopt;
@@ -215,10 +217,20 @@ std::string system_prompt(bool sub) {
                "before you answer; hand self-contained sub-tasks to a helper with delegate.";
 }
 
+// The task, after the skill's text when there is one: loaded into the conversation as
+// agents load skills, for the model to follow.
+std::string first_message(const Options& o) {
+  if (o.skill.empty()) return o.task;
+  std::ifstream in(o.skill, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return "<skill path=\"" + o.skill + "\">\n" + text.str() + "</skill>\n\n" + o.task;
+}
+
 // The tool loop: ask, run the tools asked for, send their results, until a text answer.
 int run_agent(const Options& o) {
   Messages api(o);
-  json::array messages{{{"role", "user"}, {"content", o.task}}};
+  json::array messages{{{"role", "user"}, {"content", first_message(o)}}};
   for (int turn = 0; turn < kMaxTurns; ++turn) {
     json::object request{{"model", kModel}, {"max_tokens", 1024}, {"system", system_prompt(o.sub)},
                          {"tools", tools_for(o.sub)}, {"messages", messages}};
@@ -282,7 +294,7 @@ class Workspace {
 int main(int argc, char** argv) {
   auto options = parse_args(argc, argv);
   if (!options) {
-    std::fprintf(stderr, "usage: clawtrace-demo-agent URL --cafile PEM [--task TEXT] [--workspace DIR] [--sub]\n");
+    std::fprintf(stderr, "usage: clawtrace-demo-agent URL --cafile PEM [--task TEXT] [--workspace DIR] [--skill SKILL.md] [--sub]\n");
     return 2;
   }
   std::optional<Workspace> own;
