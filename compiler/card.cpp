@@ -487,6 +487,9 @@ class Compiler {
 }  // namespace
 
 
+std::optional<pricing::Tokens> call_usage(const SpanNode& llm) { return usage_of(llm); }
+std::string call_model(const SpanNode& llm) { return model_of(llm); }
+
 Card compile(const SpanTree& tree, const pricing::PriceTable& prices) {
   if (tree.nodes.empty()) return {};
   Card card = Compiler(tree, prices).run();

@@ -62,6 +62,11 @@ struct Card {
   std::vector<Finding> redundancy;
 };
 
+// An LLM call node's usage in billing classes (none when its response reported none), and
+// its model (the one the response named, else the requested one).
+std::optional<pricing::Tokens> call_usage(const SpanNode& llm);
+std::string call_model(const SpanNode& llm);
+
 // The card's numbers. Never fails on odd events: what cannot be priced is counted.
 Card compile(const SpanTree& tree, const pricing::PriceTable& prices);
 // Findings over a compiled card's steps (compile() fills Card::redundancy with them).
