@@ -17,6 +17,7 @@ namespace {
 using namespace demo;
 
 constexpr const char* kHelp = R"(usage: clawtrace demo
+       clawtrace demo --closed-loop [--out DIR]
 
 Runs a small bundled agent (clawtrace-demo-agent: C++, libcurl over HTTPS) against the
 bundled provider stand-in (clawtrace-standin on 127.0.0.1), traced into the store, and
@@ -24,6 +25,13 @@ prints its span tree and TraceCard. The agent summarises the TODOs of a scratch 
 it reads a file, reads it again (a redundant step), delegates counting to a sub-agent
 process that runs one shell command, and answers. No network, no API key. Afterwards the
 session is in the store like any other (`clawtrace sessions`).
+
+--closed-loop runs CostCraft's loop: the agent does three tasks over a workspace with a
+long notes file, reading it twice each time; an oracle scores the answers (clawtrace
+score); clawtrace distill --offline writes a skill from the scored TraceCards; the agent
+does the tasks again with the skill in its first message (the stand-in, playing the model,
+follows its rule against re-reading an unchanged file); clawtrace eval compares the two.
+The skill, the runs and the plots go to DIR (default ./clawtrace-closed-loop).
 )";
 
 // `clawtrace card ID`; a build without the card command says so and the demo still passes.
@@ -45,13 +53,20 @@ int print_card(const std::vector<std::string>& self, const std::string& id, cons
 }  // namespace
 
 int cmd_demo(const Globals& g, const std::vector<std::string>& args) {
-  for (const auto& a : args) {
+  bool closed_loop = false;
+  fs::path out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       std::fputs(kHelp, stdout);
       return 0;
     }
-    return usage_error("demo", "unexpected argument '" + a + "'");
+    if (a == "--closed-loop") closed_loop = true;
+    else if (a == "--out" && i + 1 < args.size()) out = args[++i];
+    else return usage_error("demo", a == "--out" ? "--out needs a directory" : "unexpected argument '" + a + "'");
   }
+  if (!out.empty() && !closed_loop) return usage_error("demo", "--out goes with --closed-loop");
+  if (closed_loop) return demo_closed_loop(g, out.empty() ? fs::path("clawtrace-closed-loop") : out);
   const auto standin_exe = find_program("clawtrace-standin");
   const auto agent_exe = find_program("clawtrace-demo-agent");
   if (!standin_exe) return error("demo: cannot find clawtrace-standin next to " + self_exe().string());
