@@ -44,6 +44,7 @@ void session(YAML::Emitter& y, const Card& c) {
   y << YAML::Key << "quality" << YAML::Value;
   if (s.quality) y << *s.quality;
   else y << YAML::Null;
+  if (s.note) y << YAML::Key << "note" << YAML::Value << YAML::DoubleQuoted << *s.note;
   y << YAML::EndMap;
 }
 
@@ -81,13 +82,9 @@ void step(YAML::Emitter& y, const Step& s, bool cost) {
 }
 
 void top_cost(YAML::Emitter& y, const Card& c, size_t k) {
-  std::vector<const Step*> order;
-  for (const auto& s : c.steps)
-    if (s.cost_usd > 0) order.push_back(&s);
-  std::stable_sort(order.begin(), order.end(), [](const Step* a, const Step* b) { return a->cost_usd > b->cost_usd; });
   y << YAML::Key << "top_cost" << YAML::Value << YAML::BeginSeq;
-  for (size_t i = 0; i < order.size() && i < k; ++i) {
-    const Step& s = *order[i];
+  for (const Step* top : card::top_cost(c, k)) {
+    const Step& s = *top;
     y << YAML::Flow << YAML::BeginMap << YAML::Key << "step" << YAML::Value << s.id << YAML::Key << "cost_usd"
       << YAML::Value << s.cost_usd << YAML::Key << "share" << YAML::Value
       << (c.cost_usd > 0 ? s.cost_usd / c.cost_usd : 0.0) << YAML::Key << "role" << YAML::Value
@@ -121,6 +118,15 @@ void subagents(YAML::Emitter& y, const Card& c, bool cost) {
 }
 
 }  // namespace
+
+std::vector<const Step*> top_cost(const Card& c, size_t k) {
+  std::vector<const Step*> order;
+  for (const auto& s : c.steps)
+    if (s.cost_usd > 0) order.push_back(&s);
+  std::stable_sort(order.begin(), order.end(), [](const Step* a, const Step* b) { return a->cost_usd > b->cost_usd; });
+  if (order.size() > k) order.resize(k);
+  return order;
+}
 
 std::string to_yaml(const Card& c, const Options& o) {
   YAML::Emitter y;
