@@ -21,6 +21,8 @@ commands:
   card SESSION [--top K] [--no-cost]        the session's TraceCard (YAML): cost per step
   score SESSION Q [--note TEXT]             record an oracle's outcome quality Q in [0,1]
   score --outcomes FILE                     record many (session or task=X -> Q)
+  distill SESSION...|--all -o DIR           distil a skill (SKILL.md + patches.yaml) from
+                                            scored sessions: repairs, prunes, preserves
   import FILE                               store events from JSON lines (FILE or - for stdin)
   export SESSION...|--all [--jsonl]         sessions and those below them as JSON lines
   demo                                      trace a bundled example agent against a local
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
   if (command == "events") return cli::cmd_events(g, rest);
   if (command == "card") return cli::cmd_card(g, rest);
   if (command == "score") return cli::cmd_score(g, rest);
+  if (command == "distill") return cli::cmd_distill(g, rest);
   if (command == "import") return cli::cmd_import(g, rest);
   if (command == "export") return cli::cmd_export(g, rest);
   if (command == "demo") return cli::cmd_demo(g, rest);
