@@ -94,7 +94,7 @@ int parse(const std::vector<std::string>& args, Args& a) {
   for (const auto& t : a.tags)
     if (t.find('=') == std::string::npos || t[0] == '=') return usage_error("distill", "--tag needs K=V, not '" + t + "'");
   if (a.out.empty()) return usage_error("distill", "where to? (-o DIR)");
-  if (a.all == !a.sessions.empty()) return usage_error("distill", "name sessions or give --all (not both)");
+  if (a.all == !a.sessions.empty()) return usage_error("distill", "which sessions? name sessions or give --all (not both)");
   if (a.model && !a.llm) return usage_error("distill", "--model goes with --llm URL");
   return 0;
 }
@@ -119,8 +119,9 @@ Result<std::vector<std::string>> select(Store& store, const Args& a) {
       if (s.quality) ids.push_back(s.id);
       else ++unscored;
     }
+    if (ids.empty())
+      return fail("no scored sessions to distill (" + std::to_string(unscored) + " unscored; grade them with clawtrace score)");
     if (unscored) error("distill: skipped " + std::to_string(unscored) + " unscored session(s)", 0);
-    if (ids.empty()) return fail("no scored sessions to distill (grade them with clawtrace score)");
     return ids;
   }
   std::set<std::string> seen;
