@@ -376,9 +376,11 @@ ProposerInput proposer_input(const card::Card& c, const Options& options) {
   } else {
     for (const card::Step* s : card::top_cost(c, options.top)) in.top_cost.push_back(s->id);
   }
-  in.card_yaml = card::to_yaml(in.card, {.top = options.top, .no_cost = options.no_cost});
+  in.top = options.top;
   return in;
 }
+
+std::string ProposerInput::card_yaml() const { return card::to_yaml(card, {.top = top, .no_cost = !costs_visible}); }
 
 Result<std::vector<Patch>> OfflineProposer::propose(const ProposerInput& input) { return Proposal(input).run(); }
 

@@ -16,12 +16,15 @@ namespace clawtrace::costcraft {
 
 struct ProposerInput {
   card::Card card;                    // as the proposer may see it: every cost zeroed under no-cost
-  std::string card_yaml;              // the same card as YAML (the --no-cost card under no-cost)
   std::vector<std::string> top_cost;  // the K costliest step ids, costliest first; empty under no-cost
   bool costs_visible = true;
+  size_t top = 10;
   double quality = 0;
   std::string outcome;  // success, partial, failure
   std::string note;     // the oracle's note, if any
+  // The card as YAML, what a prompt carries: the --no-cost card under no-cost. Rendered on
+  // demand (yaml-cpp is the slow part of a card; the offline proposer never needs it).
+  std::string card_yaml() const;
 };
 
 // What a proposer may see of `card` (which must be scored) under `options`.

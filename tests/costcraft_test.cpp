@@ -309,9 +309,9 @@ TEST_F(CostCraft, NoCostSendsNoCostToTheProposer) {
   ASSERT_EQ(spy.seen.size(), 2u);
   for (const auto& in : spy.seen) {
     EXPECT_FALSE(in.costs_visible);
-    EXPECT_EQ(in.card_yaml.find("cost_usd"), std::string::npos);
-    EXPECT_EQ(in.card_yaml.find("wasted_usd"), std::string::npos);
-    EXPECT_EQ(in.card_yaml.find("share"), std::string::npos);
+    EXPECT_EQ(in.card_yaml().find("cost_usd"), std::string::npos);
+    EXPECT_EQ(in.card_yaml().find("wasted_usd"), std::string::npos);
+    EXPECT_EQ(in.card_yaml().find("share"), std::string::npos);
     EXPECT_TRUE(in.top_cost.empty());
     EXPECT_EQ(in.card.cost_usd, 0);
     EXPECT_FALSE(in.card.session.cost_usd);
@@ -321,7 +321,7 @@ TEST_F(CostCraft, NoCostSendsNoCostToTheProposer) {
   // With cost, the same proposer sees it.
   Spy sees;
   ASSERT_TRUE(distill({success("s1")}, sees, {"x", {}, Options{}}).ok());
-  EXPECT_NE(sees.seen[0].card_yaml.find("cost_usd"), std::string::npos);
+  EXPECT_NE(sees.seen[0].card_yaml().find("cost_usd"), std::string::npos);
   EXPECT_FALSE(sees.seen[0].top_cost.empty());
   // The offline proposer then estimates no savings, and the skill claims none.
   const Distillation d = run({success("s1"), success("s2")}, o);

@@ -99,6 +99,7 @@ class TraceBuilder {
 
   SessionInfo info;
   std::vector<Event> events;
+  std::string model = "small";  // the model every call uses
 
  private:
   static boost::json::object usage(int64_t in, int64_t out) {
@@ -120,10 +121,10 @@ class TraceBuilder {
     uint64_t bytes = 200 + 100 * messages_;
     for (const auto& m : added) bytes += boost::json::serialize(m).size();
     push(EventType::llm_input, llm, id_,
-         {{"model", "small"}, {"thread", "t"}, {"thread_role", "main"}, {"messages_added_from", messages_},
+         {{"model", model}, {"thread", "t"}, {"thread_role", "main"}, {"messages_added_from", messages_},
           {"messages_added", added}, {"request_bytes", bytes}});
     messages_ += added.size();
-    push(EventType::llm_output, llm, id_, {{"model_returned", "small"}, {"usage", usage(in, out)}, {"text", text}, {"tool_calls", calls}});
+    push(EventType::llm_output, llm, id_, {{"model_returned", model}, {"usage", usage(in, out)}, {"text", text}, {"tool_calls", calls}});
   }
 
   static boost::json::value message(const std::string& role, const std::string& text) {
