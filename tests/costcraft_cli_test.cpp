@@ -88,6 +88,7 @@ TEST_F(ScoreDistill, ScoreErrorsAreOneClearLine) {
   one_error_line(clawtrace({"score", id}), 2, "expected SESSION Q");
   one_error_line(clawtrace({"score", id, "1", "--bogus"}), 2, "unknown option --bogus");
   one_error_line(clawtrace({"score", "--outcomes", (tmp_.path() / "missing").string()}), 1, "cannot read");
+  one_error_line(clawtrace({"score", "task=nope", "1"}), 1, "score: no session is tagged task=nope");
   // A bad entry anywhere: nothing is written.
   std::ofstream(tmp_.path() / "o.txt") << id << " 1\ntask=t1 1\ntask=nope 1\n";
   one_error_line(clawtrace({"score", "--outcomes", (tmp_.path() / "o.txt").string()}), 1, "o.txt:3: no session is tagged task=nope");
@@ -118,6 +119,11 @@ TEST_F(ScoreDistill, ScoresLandOnTheSessionAndItsCard) {
   EXPECT_EQ(all["ok0"].at("quality").to_number<double>(), 1);
   EXPECT_FALSE(all["ok0"].contains("note"));
   EXPECT_TRUE(all["ok2"].at("quality").is_null());
+  // A tag on the command line.
+  r = clawtrace({"score", "task=t2", "0.25"});
+  ASSERT_EQ(exit_code(r.status), 0) << r.err;
+  EXPECT_EQ(r.out, "scored 2 sessions\n");
+  EXPECT_EQ(sessions()["ok2"].at("quality").to_number<double>(), 0.25);
   // JSON works too.
   std::ofstream(tmp_.path() / "o.json") << R"({"task=t2": {"q": 1, "note": "ok"}})";
   r = clawtrace({"score", "--outcomes", (tmp_.path() / "o.json").string()});

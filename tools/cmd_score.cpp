@@ -14,11 +14,12 @@
 namespace clawtrace::cli {
 namespace {
 
-constexpr const char* kHelp = R"(usage: clawtrace score SESSION Q [--note TEXT]
+constexpr const char* kHelp = R"(usage: clawtrace score SESSION|K=V Q [--note TEXT]
        clawtrace score --outcomes FILE
 
 Records an outcome quality Q in [0,1] (an oracle's grade: 1 = success, 0 = failure) on
-a session; `sessions` and the session's TraceCard show it, and `distill` learns from it.
+a session, or on every root session tagged K=V (e.g. task=X); `sessions` and the
+session's TraceCard show it, and `distill` learns from it.
 --note TEXT      the oracle's evidence for the grade (kept with it; a repair whose error
                  the note names counts as confirmed)
 --outcomes FILE  many grades at once (FILE or - for stdin), one per line:
@@ -71,13 +72,14 @@ Result<std::map<std::string, Grade>> resolve_all(Store& store, const std::vector
   if (!sessions) return Error{sessions.error()};
   std::map<std::string, Grade> grades;
   for (const auto& e : entries) {
+    auto at = [&](const std::string& message) { return fail(e.where.empty() ? message : e.where + ": " + message); };
     std::vector<std::string> ids;
     if (costcraft::is_tag_selector(e.selector)) {
       ids = tagged(*sessions, e.selector);
-      if (ids.empty()) return fail(e.where + ": no session is tagged " + e.selector);
+      if (ids.empty()) return at("no session is tagged " + e.selector);
     } else {
       auto id = store.resolve(e.selector);
-      if (!id) return fail(e.where + ": " + id.error());
+      if (!id) return at(id.error());
       ids.push_back(*id);
     }
     for (const auto& id : ids) grades[id] = {e.quality, e.note};
@@ -132,16 +134,11 @@ int cmd_score(const Globals& g, const std::vector<std::string>& args) {
     if (positional.size() != 2) return usage_error("score", "expected SESSION Q (or --outcomes FILE)");
     auto q = costcraft::parse_quality(positional[1]);
     if (!q) return error("score: " + q.error());
-    if (costcraft::is_tag_selector(positional[0])) return usage_error("score", "a tag selector needs --outcomes");
-    entries.push_back({positional[0], *q, note.value_or(""), "session " + positional[0]});
+    entries.push_back({positional[0], *q, note.value_or(""), ""});
   }
   auto store = open_for_reading(g);
   if (!store) return error(store.error());
-  auto grades = outcomes ? resolve_all(**store, entries) : [&]() -> Result<std::map<std::string, Grade>> {
-    auto id = (*store)->resolve(entries[0].selector);
-    if (!id) return Error{id.error()};
-    return std::map<std::string, Grade>{{*id, {entries[0].quality, entries[0].note}}};
-  }();
+  auto grades = resolve_all(**store, entries);
   if (!grades) return error("score: " + grades.error());
   if (auto r = write_grades(**store, *grades); !r) return error("score: " + r.error());
   if (grades->size() == 1) std::printf("scored %s: %g\n", grades->begin()->first.c_str(), grades->begin()->second.quality);

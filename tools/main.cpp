@@ -19,7 +19,7 @@ commands:
   sessions [--json] [--all]                 list traced sessions (root sessions unless --all)
   events SESSION [--tree]                   a session's events as JSON lines, or its span tree
   card SESSION [--top K] [--no-cost]        the session's TraceCard (YAML): cost per step
-  score SESSION Q [--note TEXT]             record an oracle's outcome quality Q in [0,1]
+  score SESSION|task=X Q [--note TEXT]      record an oracle's outcome quality Q in [0,1]
   score --outcomes FILE                     record many (session or task=X -> Q)
   distill SESSION...|--all -o DIR           distil a skill (SKILL.md + patches.yaml) from
                                             scored sessions: repairs, prunes, preserves
