@@ -4,6 +4,7 @@
 #   ONLY=llm bench/run.sh      (just part 3)
 #   ONLY=card bench/run.sh     (just part 4)
 #   ONLY=store bench/run.sh    (just part 5)
+#   ONLY=distill bench/run.sh  (just part 6)
 # 1. Record throughput: traced calls/s emitted by 1 and 8 writer processes, and events/s
 #    ingested into the LMDB store afterwards.
 # 2. Overhead: wall time of a fork/exec-heavy shell loop under `clawtrace run` vs bare.
@@ -54,7 +55,7 @@ fi
 #    events) by a libcurl client on one keep-alive connection against the stand-in; and the
 #    per-call cost of the wrapped SSL_write/SSL_read (in-process TLS pair, 1 KiB calls).
 standin="$build/bin/clawtrace-standin"; client="$build/bench/bench_llm_client"; sslcalls="$build/bench/bench_ssl_calls"
-if [ "$only" = card ] || [ "$only" = store ]; then :
+if [ "$only" = card ] || [ "$only" = store ] || [ "$only" = distill ]; then :
 elif [ -x "$standin" ] && [ -x "$client" ] && [ -x "$sslcalls" ]; then
   text=$(head -c 5000 /dev/zero | tr '\0' 'a' | sed 's/aaaaaaaaa/word word /g' | head -c 5000)
   printf '{"rules": [], "default": {"text": "%s", "delta_size": 100}}' "$text" > "$work/script.json"
@@ -136,5 +137,16 @@ print("store size, %d-call conversation: %.1f MB raw request+response bytes capt
       "(%.1f KB per call vs %.1f KB raw; ratio %.3f)" % (calls, raw / 1e6, store / 1e6, store / 1024 / max(calls, 1),
                                                          raw / 1024 / max(calls, 1), store / max(raw, 1)))
 PY
+  fi
+fi
+
+# 6. CostCraft: distill time for 100 and 1,000 scored cards with the offline proposer, on one
+#    core (baseline: compiling the same cards from their span trees).
+if [ "$only" = all ] || [ "$only" = distill ]; then
+  if [ -x "$build/bench/bench_distill" ]; then
+    echo "CostCraft distill, offline proposer (median, one core):"
+    taskset -c 0 "$build/bench/bench_distill" 2>/dev/null || "$build/bench/bench_distill"
+  else
+    echo "distill bench skipped: build with CLAWTRACE_BUILD_BENCH=ON"
   fi
 fi

@@ -71,6 +71,8 @@ std::string call_model(const SpanNode& llm);
 Card compile(const SpanTree& tree, const pricing::PriceTable& prices);
 // Findings over a compiled card's steps (compile() fills Card::redundancy with them).
 std::vector<Finding> find_redundancy(const SpanTree& tree, const Card& card);
+// The K costliest steps (cost > 0), costliest first, ties in start order: the card's top_cost.
+std::vector<const Step*> top_cost(const Card& card, size_t k);
 // The YAML of SPEC §5.
 std::string to_yaml(const Card& card, const Options& options);
 

@@ -95,6 +95,7 @@ void session(Writer& y, const Card& c) {
   y.key(2, "quality");
   if (s.quality) y.num(*s.quality);
   else y.raw("~");
+  if (s.note) y.key(2, "note").text(*s.note);
 }
 
 void totals(Writer& y, const Card& c, bool cost) {
@@ -138,12 +139,7 @@ void sequence(Writer& y, std::string_view k, const Items& items, Item&& item) {
 }
 
 void top_cost(Writer& y, const Card& c, size_t k) {
-  std::vector<const Step*> order;
-  for (const auto& s : c.steps)
-    if (s.cost_usd > 0) order.push_back(&s);
-  std::stable_sort(order.begin(), order.end(), [](const Step* a, const Step* b) { return a->cost_usd > b->cost_usd; });
-  order.resize(std::min(order.size(), k));
-  sequence(y, "top_cost", order, [&](const Step* s) {
+  sequence(y, "top_cost", card::top_cost(c, k), [&](const Step* s) {
     std::string& out = y.out();
     out += "  - {step: ";
     yaml::append_string(out, s->id);
@@ -180,6 +176,15 @@ void subagents(Writer& y, const Card& c, bool cost) {
 }
 
 }  // namespace
+
+std::vector<const Step*> top_cost(const Card& c, size_t k) {
+  std::vector<const Step*> order;
+  for (const auto& s : c.steps)
+    if (s.cost_usd > 0) order.push_back(&s);
+  std::stable_sort(order.begin(), order.end(), [](const Step* a, const Step* b) { return a->cost_usd > b->cost_usd; });
+  if (order.size() > k) order.resize(k);
+  return order;
+}
 
 std::string to_yaml(const Card& c, const Options& o) {
   std::string out;

@@ -135,6 +135,7 @@ json::object to_json(const SessionInfo& s) {
   o["tool_calls"] = s.tool_calls;
   o["cost_usd"] = opt(s.cost_usd);
   o["quality"] = opt(s.quality);
+  if (s.note) o["note"] = *s.note;  // only when scored with one: older records lack it
   return o;
 }
 
@@ -169,6 +170,7 @@ Result<SessionInfo> session_from_json(const json::value& v) {
     s.cost_usd = it->value().to_number<double>();
   if (auto it = o->find("quality"); it != o->end() && it->value().is_number())
     s.quality = it->value().to_number<double>();
+  s.note = get_str(*o, "note");
   return s;
 }
 

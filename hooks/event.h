@@ -72,7 +72,8 @@ struct SessionInfo {
   uint64_t llm_calls = 0;
   uint64_t tool_calls = 0;
   std::optional<double> cost_usd;
-  std::optional<double> quality;
+  std::optional<double> quality;     // the oracle's grade in [0,1] (`clawtrace score`)
+  std::optional<std::string> note;    // the oracle's note with it (its evidence)
 };
 
 boost::json::object to_json(const SessionInfo& s);

@@ -789,6 +789,11 @@ Result<void> Store::Writer::put_session(const SessionInfo& info) {
     }
     SessionInfo copy = info;
     copy.id = hex_id(*n);
+    // A score is the oracle's, not the ingester's: a record rebuilt without one keeps it.
+    if (!copy.quality && old->has_value() && (*old)->quality) {
+      copy.quality = (*old)->quality;
+      copy.note = (*old)->note;
+    }
     const std::string value = json::serialize(to_json(copy));
     if (auto r = impl_->put(s.sessions, session_key(*n), value); !r) return r;
     if (auto r = impl_->put(s.by_start, by_start_key(info.start_ns, *n), ""); !r) return r;

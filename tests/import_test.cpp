@@ -400,9 +400,10 @@ TEST_F(ImportTest, CommandsExitStatusAndMessages) {
   auto missing = clawtrace(store, {"import", (tmp_.path() / "nope.jsonl").string()});
   EXPECT_EQ(exit_code(missing.status), 1);
   EXPECT_NE(missing.err.find("cannot read"), std::string::npos) << missing.err;
-  auto otlp = clawtrace(store, {"export", "--all", "--otlp", "http://localhost:4318"});
-  EXPECT_EQ(exit_code(otlp.status), 2);
-  EXPECT_NE(otlp.err.find("not supported yet"), std::string::npos) << otlp.err;
+  // Nothing listens there: one attempt, a clear error (OTLP export is tested in otlp_tests).
+  auto otlp = clawtrace(store, {"export", "--all", "--otlp", "http://127.0.0.1:1/v1/traces", "--attempts", "1"});
+  EXPECT_EQ(exit_code(otlp.status), 1);
+  EXPECT_NE(otlp.err.find("not accepted"), std::string::npos) << otlp.err;
   EXPECT_EQ(exit_code(clawtrace(store, {"export"}).status), 2);
   EXPECT_EQ(exit_code(clawtrace(store, {"export", "--all", kA}).status), 2);
   EXPECT_EQ(exit_code(clawtrace(store, {"import"}).status), 2);

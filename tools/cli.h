@@ -32,6 +32,8 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args);
 int cmd_sessions(const Globals& g, const std::vector<std::string>& args);
 int cmd_events(const Globals& g, const std::vector<std::string>& args);
 int cmd_card(const Globals& g, const std::vector<std::string>& args);
+int cmd_score(const Globals& g, const std::vector<std::string>& args);
+int cmd_distill(const Globals& g, const std::vector<std::string>& args);
 int cmd_import(const Globals& g, const std::vector<std::string>& args);
 int cmd_export(const Globals& g, const std::vector<std::string>& args);
 int cmd_demo(const Globals& g, const std::vector<std::string>& args);

@@ -19,6 +19,10 @@ commands:
   sessions [--json] [--all]                 list traced sessions (root sessions unless --all)
   events SESSION [--tree]                   a session's events as JSON lines, or its span tree
   card SESSION [--top K] [--no-cost]        the session's TraceCard (YAML): cost per step
+  score SESSION|task=X Q [--note TEXT]      record an oracle's outcome quality Q in [0,1]
+  score --outcomes FILE                     record many (session or task=X -> Q)
+  distill SESSION...|--all -o DIR           distil a skill (SKILL.md + patches.yaml) from
+                                            scored sessions: repairs, prunes, preserves
   import FILE                               store events from JSON lines (FILE or - for stdin)
   eval --baseline SEL --treated SEL [--json] [--svg DIR] [--task-tag K]
                                             baseline vs treated runs paired by task: Q, cost,
@@ -68,6 +72,8 @@ int main(int argc, char** argv) {
   if (command == "sessions") return cli::cmd_sessions(g, rest);
   if (command == "events") return cli::cmd_events(g, rest);
   if (command == "card") return cli::cmd_card(g, rest);
+  if (command == "score") return cli::cmd_score(g, rest);
+  if (command == "distill") return cli::cmd_distill(g, rest);
   if (command == "import") return cli::cmd_import(g, rest);
   if (command == "export") return cli::cmd_export(g, rest);
   if (command == "eval") return cli::cmd_eval(g, rest);
