@@ -191,8 +191,9 @@ TEST_F(ScoreDistill, DistillErrorsAreOneClearLine) {
   one_error_line(clawtrace({"distill", id_of("ok0"), "-o", dir}), 1, "has no quality score (clawtrace score");
   ASSERT_EQ(exit_code(clawtrace({"score", id_of("ok0"), "1"}).status), 0);
   one_error_line(clawtrace({"distill", "--all", "-o", (tmp_.path() / "Bad_Name").string()}), 1, "a skill name is 1-64");
-  one_error_line(clawtrace({"distill", "--all", "-o", dir, "--llm", "http://127.0.0.1:1", "--model", "m"}), 1,
-                 "the LLM proposer (--llm) is not implemented yet");
+  one_error_line(clawtrace({"distill", "--all", "-o", dir, "--llm", "http://127.0.0.1:1"}), 2, "--llm needs --model M");
+  one_error_line(clawtrace({"distill", "--all", "-o", dir, "--llm", "http://127.0.0.1:1", "--model", "m", "--offline"}), 2,
+                 "--offline or --llm, not both");
   one_error_line(clawtrace({"distill", "--all", "-o", dir, "--ablate", "no-thing"}), 2, "unknown ablation 'no-thing'");
   one_error_line(clawtrace({"distill", "--all"}), 2, "-o DIR");
   one_error_line(clawtrace({"distill", "-o", dir}), 2, "name sessions or give --all");

@@ -264,3 +264,51 @@ TEST_F(Demo, CardSurvivesExportAndImport) {
 }
 
 }  // namespace
+
+namespace {
+
+// CostCraft's loop (`demo --closed-loop`): the skill distilled from the scored baseline
+// runs holds the rule against re-reading, the treated runs no longer re-read, and eval
+// shows a lower median cost with no regression.
+TEST(DemoClosedLoop, SkillLowersTheMedianCostWithoutRegression) {
+  TempDir dir("clawtrace-closed-loop");
+  const std::string store = (dir.path() / "store").string(), out = (dir.path() / "out").string();
+  ProcessOutput loop = clawtrace(store, {"demo", "--closed-loop", "--out", out});
+  ASSERT_TRUE(exited_ok(loop)) << loop.err << loop.out;
+
+  std::ifstream skill_file(dir.path() / "out/demo-skill/SKILL.md");
+  std::stringstream skill;
+  skill << skill_file.rdbuf();
+  EXPECT_EQ(skill.str().rfind("---\nname: demo-skill\n", 0), 0u) << skill.str();
+  EXPECT_NE(skill.str().find("Do not re-read a file that has not changed"), std::string::npos) << skill.str();
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "out/demo-skill/patches.yaml"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "out/plots/task_costs.svg"));
+
+  // The conditions, as the loop tagged them.
+  const size_t at = loop.out.find("condition=baseline-");
+  ASSERT_NE(at, std::string::npos) << loop.out;
+  const std::string id = loop.out.substr(at + 19, loop.out.find_first_of(" )\n", at) - at - 19);
+  ProcessOutput eval = clawtrace(store, {"eval", "--baseline", "condition=baseline-" + id, "--treated",
+                                         "condition=treated-" + id, "--json"});
+  ASSERT_TRUE(exited_ok(eval)) << eval.err;
+  const boost::json::object report = boost::json::parse(eval.out).as_object();
+  const boost::json::object& summary = report.at("summary").as_object();
+  EXPECT_EQ(summary.at("tasks").to_number<int>(), 3);
+  EXPECT_EQ(summary.at("regressions").to_number<int>(), 0);
+  EXPECT_EQ(summary.at("catastrophic").to_number<int>(), 0);
+  EXPECT_LT(summary.at("median_cost_change_usd").to_number<double>(), 0) << eval.out;
+  for (const auto& t : report.at("tasks").as_array()) {
+    const auto& task = t.as_object();
+    EXPECT_EQ(task.at("baseline").at("quality").to_number<double>(), 1.0);
+    EXPECT_EQ(task.at("treated").at("quality").to_number<double>(), 1.0);
+    // The treated run's card: the re-read is gone.
+    const std::string session(task.at("treated").at("sessions").at(0).as_string());
+    ProcessOutput card = clawtrace(store, {"card", session});
+    ASSERT_TRUE(exited_ok(card)) << card.err;
+    EXPECT_EQ(card.out.find("repeated_read"), std::string::npos) << card.out;
+    const std::string base(task.at("baseline").at("sessions").at(0).as_string());
+    EXPECT_NE(clawtrace(store, {"card", base}).out.find("repeated_read"), std::string::npos);
+  }
+}
+
+}  // namespace

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "costcraft.h"
+#include "llm_proposer.h"
 #include "tree.h"
 
 namespace fs = std::filesystem;
@@ -30,7 +31,10 @@ bytes.
 --tag K=V      only sessions with this tag (repeatable; named in the skill's trigger)
 -o DIR         the skill directory; its name must be 1-64 of [a-z0-9-]
 --offline      the deterministic proposer built on the cards' findings (the default)
---llm URL --model M   an LLM proposer (not implemented yet)
+--llm URL --model M   an LLM proposer: an OpenAI-compatible or Anthropic endpoint (a
+               base URL or the full path; key from $ANTHROPIC_API_KEY or $OPENAI_API_KEY,
+               $CLAWTRACE_LLM_API_KEY wins), retried on 429/5xx, answers cached under
+               ~/.cache/clawtrace/llm so a rerun costs nothing
 --ablate A     no-cost: the proposer sees cards without any cost; no-prune: admit no
                prune; no-counterfactual: admit prunes without a counterfactual
                (repeatable, or comma-separated)
@@ -40,7 +44,7 @@ bytes.
 
 struct Args {
   std::vector<std::string> sessions;
-  bool all = false;
+  bool all = false, offline = false;
   std::vector<std::string> tags;
   std::string out;
   std::optional<std::string> llm, model, prices;
@@ -73,7 +77,7 @@ int parse(const std::vector<std::string>& args, Args& a) {
                         s == "--ablate" || s == "--top" || s == "--prices";
     if (valued && i + 1 >= args.size()) return usage_error("distill", s + " needs a value");
     if (s == "--all") a.all = true;
-    else if (s == "--offline") continue;
+    else if (s == "--offline") a.offline = true;
     else if (s == "--tag") a.tags.push_back(args[++i]);
     else if (s == "-o" || s == "--out") a.out = args[++i];
     else if (s == "--llm") a.llm = args[++i];
@@ -98,6 +102,8 @@ int parse(const std::vector<std::string>& args, Args& a) {
   if (a.out.empty()) return usage_error("distill", "where to? (-o DIR)");
   if (a.all == !a.sessions.empty()) return usage_error("distill", "which sessions? name sessions or give --all (not both)");
   if (a.model && !a.llm) return usage_error("distill", "--model goes with --llm URL");
+  if (a.llm && !a.model) return usage_error("distill", "--llm needs --model M");
+  if (a.llm && a.offline) return usage_error("distill", "--offline or --llm, not both");
   return 0;
 }
 
@@ -205,7 +211,6 @@ std::string skill_name(const std::string& dir) {
 int cmd_distill(const Globals& g, const std::vector<std::string>& argv) {
   Args a;
   if (int rc = parse(argv, a); rc != 0) return rc < 0 ? 0 : rc;
-  if (a.llm) return error("distill: the LLM proposer (--llm) is not implemented yet; use --offline");
   costcraft::Request request{skill_name(a.out), a.tags, a.options};
   if (auto r = costcraft::check_skill_name(request.name); !r) return error("distill: -o " + a.out + ": " + r.error());
   auto prices = pricing::load_prices(a.prices ? std::optional<fs::path>(*a.prices) : std::nullopt);
@@ -224,7 +229,10 @@ int cmd_distill(const Globals& g, const std::vector<std::string>& argv) {
     cards.push_back(card::compile(*tree, *prices));
     progress("reading cards", cards.size(), ids->size());
   }
-  costcraft::OfflineProposer proposer;
+  costcraft::OfflineProposer offline;
+  std::optional<costcraft::LlmProposer> llm;
+  if (a.llm) llm.emplace(costcraft::endpoint_for(*a.llm, *a.model));
+  costcraft::Proposer& proposer = llm ? static_cast<costcraft::Proposer&>(*llm) : offline;
   auto d = costcraft::distill(cards, proposer, request, [](size_t done, size_t total) { progress("proposing", done, total); });
   if (!d) return error("distill: " + d.error());
   std::error_code ec;
