@@ -50,8 +50,10 @@ struct PendingSpool {
   SpoolHeader header;
   bool alive = true;
   uint64_t offset = 0;
+  bool offset_stored = false;  // offset came from the store (not the header)
   SpoolChunk chunk;
-  RefIndex refs;  // where this spool's sent bytes lie, for conn_ref records
+  RefIndex refs;            // where this spool's sent bytes lie, for conn_ref records
+  std::string stored_refs;  // refs as stored, to skip rewriting them unchanged
 };
 
 // Turns the chunk's conn_ref records into the bytes they repeat (refs.h).
@@ -59,8 +61,9 @@ Result<void> resolve_refs(Store::Writer& w, PendingSpool& p) {
   auto saved = w.get_state(refs_key(p.session));
   if (!saved) return fail(saved.error());
   if (saved.value()) {
+    p.stored_refs = *saved.value();
     boost::system::error_code ec;
-    json::value v = json::parse(*saved.value(), ec);
+    json::value v = json::parse(p.stored_refs, ec);
     if (!ec) p.refs = RefIndex::from_json(v);
   }
   p.refs.resolve(p.file, p.chunk.records);
@@ -87,6 +90,7 @@ class StoreBook final : public SynthBook {
     if (ec) return fail_with("corrupt ingestion state for session " + id);
     auto st = session_state_from_json(v);
     if (!st) return fail_with(st.error());
+    stored_.emplace(id, std::move(*raw.value()));
     return &cache_.emplace(id, std::move(st.value())).first->second;
   }
 
@@ -126,8 +130,12 @@ class StoreBook final : public SynthBook {
   Result<void> persist() {
     if (!error_.empty()) return fail(error_);
     for (const auto& [id, st] : cache_) {
+      std::string state = json::serialize(to_json(st));
+      // Only what changed: every page rewritten is a page freed, and the last passes' freed
+      // pages stay in the file.
+      if (auto it = stored_.find(id); it != stored_.end() && it->second == state) continue;
       if (auto r = w_.put_session(st.info); !r) return r;
-      if (auto r = w_.put_state(state_key(id), json::serialize(to_json(st))); !r) return r;
+      if (auto r = w_.put_state(state_key(id), state); !r) return r;
     }
     return {};
   }
@@ -142,6 +150,7 @@ class StoreBook final : public SynthBook {
   }
   Store::Writer& w_;
   std::map<std::string, SessionState> cache_;
+  std::map<std::string, std::string> stored_;  // the state as read, by session
   std::string error_;
   size_t events_ = 0;
 };
@@ -180,6 +189,7 @@ Result<std::vector<PendingSpool>> read_pending(Store::Writer& w, const std::vect
     // Liveness before reading: if the process is gone now, everything it wrote is on disk.
     p.alive = process_alive(p.header.pid, p.header.proc_start_ticks);
     p.offset = off.value() ? std::strtoull(off.value()->c_str(), nullptr, 10) : p.header.size;
+    p.offset_stored = off.value().has_value();
     auto chunk = read_spool(file, p.offset, opt.max_bytes_per_spool);
     if (!chunk) {
       stats.warnings.push_back(chunk.error());
@@ -247,9 +257,11 @@ Result<bool> ingest_pass(Store& store, const std::vector<fs::path>& files, const
         if (auto s = w.put_state(offset_key(p.session), kDone); !s) return s;
         if (auto s = w.delete_state(refs_key(p.session)); !s) return s;
       } else {
-        if (auto s = w.put_state(offset_key(p.session), std::to_string(p.chunk.next_offset)); !s) return s;
+        if (!p.offset_stored || p.chunk.next_offset != p.offset)
+          if (auto s = w.put_state(offset_key(p.session), std::to_string(p.chunk.next_offset)); !s) return s;
         if (!p.refs.empty())
-          if (auto s = w.put_state(refs_key(p.session), json::serialize(p.refs.to_json())); !s) return s;
+          if (std::string refs = json::serialize(p.refs.to_json()); refs != p.stored_refs)
+            if (auto s = w.put_state(refs_key(p.session), refs); !s) return s;
       }
     }
     if (auto s = book.persist(); !s) return s;
