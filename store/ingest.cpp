@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
 #include <system_error>
 
 #include "record_builder.h"
@@ -84,7 +85,7 @@ class StoreBook final : public SynthBook {
     if (auto it = cache_.find(id); it != cache_.end()) return &it->second;
     auto raw = w_.get_state(state_key(id));
     if (!raw) return fail_with(raw.error());
-    if (!raw.value()) return nullptr;
+    if (!raw.value()) return find_retired(id);
     boost::system::error_code ec;
     json::value v = json::parse(*raw.value(), ec);
     if (ec) return fail_with("corrupt ingestion state for session " + id);
@@ -127,15 +128,24 @@ class StoreBook final : public SynthBook {
     if (!r) error_ = r.error();
   }
 
+  // Writes what changed (every page rewritten is a page freed, and the last passes' freed
+  // pages stay in the file), and retires the state of sessions nothing will need it of.
   Result<void> persist() {
     if (!error_.empty()) return fail(error_);
     for (const auto& [id, st] : cache_) {
       std::string state = json::serialize(to_json(st));
-      // Only what changed: every page rewritten is a page freed, and the last passes' freed
-      // pages stay in the file.
-      if (auto it = stored_.find(id); it != stored_.end() && it->second == state) continue;
-      if (auto r = w_.put_session(st.info); !r) return r;
-      if (auto r = w_.put_state(state_key(id), state); !r) return r;
+      auto it = stored_.find(id);
+      const bool changed = it == stored_.end() || it->second != state;
+      auto retire = can_retire(id, st);
+      if (!retire) return Error{retire.error()};
+      if (changed)
+        if (auto r = w_.put_session(st.info); !r) return r;
+      if (*retire) {
+        if (!retired_.count(id))
+          if (auto r = w_.delete_state(state_key(id)); !r) return r;
+      } else if (changed) {
+        if (auto r = w_.put_state(state_key(id), state); !r) return r;
+      }
     }
     return {};
   }
@@ -148,9 +158,43 @@ class StoreBook final : public SynthBook {
     if (error_.empty()) error_ = std::move(message);
     return nullptr;
   }
+
+  bool spool_done(const std::string& id) {
+    auto off = w_.get_state(offset_key(id));
+    if (!off) fail_with(off.error());
+    return off && off.value() && *off.value() == kDone;
+  }
+
+  // A session whose state was retired is found again from its session record: what is
+  // left to ask of it (argv, exit code, parent links, llm_calls) is all there.
+  SessionState* find_retired(const std::string& id) {
+    if (!spool_done(id)) return nullptr;
+    auto info = w_.get_session(id);
+    if (!info) return fail_with(info.error());
+    if (!info.value()) return nullptr;
+    SessionState st;
+    st.info = std::move(*info.value());
+    st.ended = st.info.status != SessionStatus::running;
+    stored_.emplace(id, json::serialize(to_json(st)));
+    retired_.insert(id);
+    return &cache_.emplace(id, std::move(st)).first->second;
+  }
+
+  // Nothing but its session record will be asked of a session once it has ended, its spool
+  // is read to the end, it made no LLM calls (so it anchors no sub-agent) and each of its
+  // process spans is closed and linked to its child (a late child could not be placed).
+  Result<bool> can_retire(const std::string& id, const SessionState& st) {
+    if (!st.ended || st.info.llm_calls != 0 || st.nested_calls != 0 || st.subagent_of) return false;
+    for (const auto& sp : st.spans)
+      if (!sp.closed || !sp.child_session) return false;
+    const bool done = spool_done(id);
+    if (!error_.empty()) return fail(error_);
+    return done;
+  }
   Store::Writer& w_;
   std::map<std::string, SessionState> cache_;
   std::map<std::string, std::string> stored_;  // the state as read, by session
+  std::set<std::string> retired_;              // found from their session record
   std::string error_;
   size_t events_ = 0;
 };
