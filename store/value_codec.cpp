@@ -63,6 +63,11 @@ Result<std::string_view> ValueCodec::unpack(std::string_view stored, std::string
   if (size > kMaxUnpacked)
     return fail("zstd frame declares " + std::to_string(size) + " bytes, over the " +
                 std::to_string(kMaxUnpacked) + " limit");
+  // No block decodes to more than ZSTD_BLOCKSIZE_MAX and none takes under 4 bytes (RLE),
+  // so a damaged header cannot make us allocate more than the frame could hold.
+  if (size / (ZSTD_BLOCKSIZE_MAX / 4) > frame.size())
+    return fail("zstd frame declares " + std::to_string(size) + " bytes, more than its " +
+                std::to_string(frame.size()) + " can hold");
   const size_t whole = ZSTD_findFrameCompressedSize(frame.data(), frame.size());
   if (ZSTD_isError(whole) || whole != frame.size()) return fail("bad zstd frame (truncated or trailing bytes)");
   if (!ctx_->d || !ctx_->ddict) return fail("cannot allocate a zstd context");

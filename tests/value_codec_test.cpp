@@ -59,6 +59,9 @@ TEST(ValueCodec, RecordsAreCompressedAndReadBack) {
   for (int i = 0; i < 20000; ++i) big += "line " + std::to_string(i) + " of a tool result\n";
   EXPECT_LT(codec.pack(big).size(), big.size() / 4);
   EXPECT_EQ(roundtrip(codec, big), big);
+  const std::string blank(size_t{4} << 20, ' ');  // as compressible as it gets
+  EXPECT_LT(codec.pack(blank).size(), size_t{1000});
+  EXPECT_EQ(roundtrip(codec, blank), blank);
   for (int i = 0; i < 100; ++i) {
     const std::string v = kEvent + std::string(static_cast<size_t>(i), ' ') + std::to_string(i);
     ASSERT_EQ(roundtrip(codec, v), v);
@@ -119,6 +122,8 @@ TEST(ValueCodec, DamagedFramesAreOneLineErrors) {
   flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x40);
   // 2^40 bytes declared: refused before anything is allocated.
   const std::string huge("\x01\x28\xb5\x2f\xfd\xe0\x00\x00\x00\x00\x00\x01\x00\x00\x01\x00\x00", 17);
+  // 16 MiB declared by a 16-byte frame: under the limit, but more than it could hold.
+  const std::string overclaim("\x01\x28\xb5\x2f\xfd\xe0\x00\x00\x00\x01\x00\x00\x00\x00\x01\x00\x00", 17);
   const std::string cases[] = {
       std::string("\x01", 1),                    // tag only
       good.substr(0, good.size() - 5),           // truncated
@@ -126,6 +131,7 @@ TEST(ValueCodec, DamagedFramesAreOneLineErrors) {
       flipped,                                   // fails its checksum or its structure
       std::string("\x01{\"seq\":1}"),            // not a zstd frame at all
       huge,
+      overclaim,
   };
   for (const auto& stored : cases) {
     std::string buf;
