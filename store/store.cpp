@@ -665,19 +665,20 @@ Result<std::vector<Event>> Store::events(std::string_view session) {
          rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT)) {
       if (k.mv_size != 16 || get_be64(k.mv_data) != *n) break;
       uint64_t seq = get_be64(static_cast<const char*>(k.mv_data) + 8);
-      const std::string where = "store: corrupt event " + sid + "/" + std::to_string(seq);
+      auto corrupt = [&](std::string_view why) {
+        return fail("store: corrupt event " + sid + "/" + std::to_string(seq) + std::string(why));
+      };
       auto text = impl_->codec.unpack(view(v), buf);
-      if (!text) return fail(where + ": " + text.error());
+      if (!text) return corrupt(": " + text.error());
       boost::system::error_code ec;
       json::value jv = json::parse(*text, ec);
-      if (ec || !jv.is_object()) return fail(where);
+      if (ec || !jv.is_object()) return corrupt("");
       json::object& o = jv.get_object();
       o["session"] = sid;
       if (auto it = o.find("data"); it != o.end())
         if (auto r = impl_->inline_blobs(txn, it->value()); !r) return Error{r.error()};
       auto e = event_from_json(jv);
-      if (!e) return fail("store: corrupt event " + sid + "/" + std::to_string(seq) + ": " +
-                          e.error());
+      if (!e) return corrupt(": " + e.error());
       e->seq = seq;
       out.push_back(std::move(*e));
     }
