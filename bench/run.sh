@@ -137,6 +137,19 @@ print("store size, %d-call conversation: %.1f MB raw request+response bytes capt
       "(%.1f KB per call vs %.1f KB raw; ratio %.3f)" % (calls, raw / 1e6, store / 1e6, store / 1024 / max(calls, 1),
                                                          raw / 1024 / max(calls, 1), store / max(raw, 1)))
 PY
+    if command -v mdb_stat >/dev/null; then  # where the pages go (Debian: lmdb-utils)
+      mdb_stat -efa "$work/turns/db" | awk '
+        /^Freelist Status/ {db = ""} /^Status of / {db = $3}
+        /Number of pages used/ {used = $5} /Free pages/ {free = $3}
+        db != "" && /(Leaf|Branch|Overflow) pages/ {pages[db] += $3}
+        /Overflow pages/ && db != "" {over[db] += $3}
+        END {
+          printf "  LMDB pages (4 KB): %d in the file, %d of them free;", used, free
+          n = split("events state sessions by_pid by_start blobs meta", order, " ")
+          for (i = 1; i <= n; ++i) if (pages[order[i]] > 0) printf " %s %d%s", order[i], pages[order[i]], over[order[i]] ? " (" over[order[i]] " overflow)" : ""
+          printf "\n"
+        }'
+    fi
   fi
 fi
 

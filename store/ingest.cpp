@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
 #include <system_error>
 
 #include "record_builder.h"
@@ -50,8 +51,10 @@ struct PendingSpool {
   SpoolHeader header;
   bool alive = true;
   uint64_t offset = 0;
+  bool offset_stored = false;  // offset came from the store (not the header)
   SpoolChunk chunk;
-  RefIndex refs;  // where this spool's sent bytes lie, for conn_ref records
+  RefIndex refs;            // where this spool's sent bytes lie, for conn_ref records
+  std::string stored_refs;  // refs as stored, to skip rewriting them unchanged
 };
 
 // Turns the chunk's conn_ref records into the bytes they repeat (refs.h).
@@ -59,8 +62,9 @@ Result<void> resolve_refs(Store::Writer& w, PendingSpool& p) {
   auto saved = w.get_state(refs_key(p.session));
   if (!saved) return fail(saved.error());
   if (saved.value()) {
+    p.stored_refs = *saved.value();
     boost::system::error_code ec;
-    json::value v = json::parse(*saved.value(), ec);
+    json::value v = json::parse(p.stored_refs, ec);
     if (!ec) p.refs = RefIndex::from_json(v);
   }
   p.refs.resolve(p.file, p.chunk.records);
@@ -81,12 +85,13 @@ class StoreBook final : public SynthBook {
     if (auto it = cache_.find(id); it != cache_.end()) return &it->second;
     auto raw = w_.get_state(state_key(id));
     if (!raw) return fail_with(raw.error());
-    if (!raw.value()) return nullptr;
+    if (!raw.value()) return find_retired(id);
     boost::system::error_code ec;
     json::value v = json::parse(*raw.value(), ec);
     if (ec) return fail_with("corrupt ingestion state for session " + id);
     auto st = session_state_from_json(v);
     if (!st) return fail_with(st.error());
+    stored_.emplace(id, std::move(*raw.value()));
     return &cache_.emplace(id, std::move(st.value())).first->second;
   }
 
@@ -123,11 +128,24 @@ class StoreBook final : public SynthBook {
     if (!r) error_ = r.error();
   }
 
+  // Writes what changed (every page rewritten is a page freed, and the last passes' freed
+  // pages stay in the file), and retires the state of sessions nothing will need it of.
   Result<void> persist() {
     if (!error_.empty()) return fail(error_);
     for (const auto& [id, st] : cache_) {
-      if (auto r = w_.put_session(st.info); !r) return r;
-      if (auto r = w_.put_state(state_key(id), json::serialize(to_json(st))); !r) return r;
+      std::string state = json::serialize(to_json(st));
+      auto it = stored_.find(id);
+      const bool changed = it == stored_.end() || it->second != state;
+      auto retire = can_retire(id, st);
+      if (!retire) return Error{retire.error()};
+      if (changed)
+        if (auto r = w_.put_session(st.info); !r) return r;
+      if (*retire) {
+        if (!retired_.count(id))
+          if (auto r = w_.delete_state(state_key(id)); !r) return r;
+      } else if (changed) {
+        if (auto r = w_.put_state(state_key(id), state); !r) return r;
+      }
     }
     return {};
   }
@@ -140,8 +158,43 @@ class StoreBook final : public SynthBook {
     if (error_.empty()) error_ = std::move(message);
     return nullptr;
   }
+
+  bool spool_done(const std::string& id) {
+    auto off = w_.get_state(offset_key(id));
+    if (!off) fail_with(off.error());
+    return off && off.value() && *off.value() == kDone;
+  }
+
+  // A session whose state was retired is found again from its session record: what is
+  // left to ask of it (argv, exit code, parent links, llm_calls) is all there.
+  SessionState* find_retired(const std::string& id) {
+    if (!spool_done(id)) return nullptr;
+    auto info = w_.get_session(id);
+    if (!info) return fail_with(info.error());
+    if (!info.value()) return nullptr;
+    SessionState st;
+    st.info = std::move(*info.value());
+    st.ended = st.info.status != SessionStatus::running;
+    stored_.emplace(id, json::serialize(to_json(st)));
+    retired_.insert(id);
+    return &cache_.emplace(id, std::move(st)).first->second;
+  }
+
+  // Nothing but its session record will be asked of a session once it has ended, its spool
+  // is read to the end, it made no LLM calls (so it anchors no sub-agent) and each of its
+  // process spans is closed and linked to its child (a late child could not be placed).
+  Result<bool> can_retire(const std::string& id, const SessionState& st) {
+    if (!st.ended || st.info.llm_calls != 0 || st.nested_calls != 0 || st.subagent_of) return false;
+    for (const auto& sp : st.spans)
+      if (!sp.closed || !sp.child_session) return false;
+    const bool done = spool_done(id);
+    if (!error_.empty()) return fail(error_);
+    return done;
+  }
   Store::Writer& w_;
   std::map<std::string, SessionState> cache_;
+  std::map<std::string, std::string> stored_;  // the state as read, by session
+  std::set<std::string> retired_;              // found from their session record
   std::string error_;
   size_t events_ = 0;
 };
@@ -180,6 +233,7 @@ Result<std::vector<PendingSpool>> read_pending(Store::Writer& w, const std::vect
     // Liveness before reading: if the process is gone now, everything it wrote is on disk.
     p.alive = process_alive(p.header.pid, p.header.proc_start_ticks);
     p.offset = off.value() ? std::strtoull(off.value()->c_str(), nullptr, 10) : p.header.size;
+    p.offset_stored = off.value().has_value();
     auto chunk = read_spool(file, p.offset, opt.max_bytes_per_spool);
     if (!chunk) {
       stats.warnings.push_back(chunk.error());
@@ -247,9 +301,11 @@ Result<bool> ingest_pass(Store& store, const std::vector<fs::path>& files, const
         if (auto s = w.put_state(offset_key(p.session), kDone); !s) return s;
         if (auto s = w.delete_state(refs_key(p.session)); !s) return s;
       } else {
-        if (auto s = w.put_state(offset_key(p.session), std::to_string(p.chunk.next_offset)); !s) return s;
+        if (!p.offset_stored || p.chunk.next_offset != p.offset)
+          if (auto s = w.put_state(offset_key(p.session), std::to_string(p.chunk.next_offset)); !s) return s;
         if (!p.refs.empty())
-          if (auto s = w.put_state(refs_key(p.session), json::serialize(p.refs.to_json())); !s) return s;
+          if (std::string refs = json::serialize(p.refs.to_json()); refs != p.stored_refs)
+            if (auto s = w.put_state(refs_key(p.session), refs); !s) return s;
       }
     }
     if (auto s = book.persist(); !s) return s;

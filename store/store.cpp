@@ -1,6 +1,8 @@
 // The LMDB store. See store.h for the layout and the contract.
 #include "store.h"
 
+#include "value_codec.h"
+
 #include <lmdb.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
@@ -21,7 +23,10 @@ namespace fs = std::filesystem;
 namespace clawtrace {
 namespace {
 
-constexpr const char* kSchema = "1";
+// Schema 2 packs record values (value_codec.h); schema 1 stores, all raw, read the same
+// and become schema 2 when opened for writing.
+constexpr const char* kSchema = "2";
+constexpr const char* kSchemaRaw = "1";
 constexpr size_t kMaxMapSize = size_t{1} << 40;  // 1 TiB: beyond this, MAP_FULL is an error
 constexpr int kMaxResizedRetries = 16;
 constexpr unsigned kMaxDbs = 8;
@@ -166,6 +171,7 @@ struct Store::Impl {
   MDB_env* env = nullptr;
   MDB_dbi events = 0, sessions = 0, by_start = 0, by_pid = 0, blobs = 0, state = 0, meta = 0;
   MDB_txn* rtxn = nullptr;  // cached read transaction, always reset outside a reader call
+  ValueCodec codec;         // used under mu, like everything else here
   std::recursive_mutex mu;
 
   ~Impl() {
@@ -288,8 +294,22 @@ struct Store::Impl {
     return std::optional<std::string>(std::string(view(v)));
   }
 
+  // A packed value (events, sessions, blobs, state) as it was written; `what` names the
+  // record in the error.
+  Result<std::optional<std::string>> get_unpacked(MDB_txn* txn, MDB_dbi dbi, std::string_view key,
+                                                  const std::string& what) {
+    MDB_val k = to_val(key), v{};
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<std::string>{};
+    if (rc != 0) return db_error("reading", rc);
+    std::string buf;
+    auto raw = codec.unpack(view(v), buf);
+    if (!raw) return fail("store: corrupt " + what + ": " + raw.error());
+    return std::optional<std::string>(std::string(*raw));
+  }
+
   Result<std::optional<SessionInfo>> get_session(MDB_txn* txn, uint64_t id) {
-    auto raw = get(txn, sessions, session_key(id));
+    auto raw = get_unpacked(txn, sessions, session_key(id), "session record " + hex_id(id));
     if (!raw) return Error{raw.error()};
     if (!raw->has_value()) return std::optional<SessionInfo>{};
     return parse_session(**raw, id);
@@ -317,7 +337,7 @@ struct Store::Impl {
       std::string hex(it->value().get_string());
       auto key = from_hex(hex);
       if (!key || key->size() != 32) return fail("store: bad blob reference " + hex);
-      auto raw = get(txn, blobs, *key);
+      auto raw = get_unpacked(txn, blobs, *key, "blob " + hex);
       if (!raw) return Error{raw.error()};
       if (!raw->has_value()) return fail("store: missing blob " + hex);
       v = json::string(**raw);
@@ -361,6 +381,11 @@ struct Store::Writer::Impl {
     return {};
   }
 
+  // Packs the value first (value_codec.h): for events, sessions, blobs and state.
+  Result<void> put_packed(MDB_dbi dbi, std::string_view key, std::string_view value) {
+    return put(dbi, key, store->codec.pack(value));
+  }
+
   Result<void> del(MDB_dbi dbi, std::string_view key) {
     MDB_val k = to_val(key);
     int rc = mdb_del(txn, dbi, &k, nullptr);
@@ -375,7 +400,10 @@ struct Store::Writer::Impl {
       if (s->size() < store->options.blob_threshold) return {};
       std::string_view bytes(s->data(), s->size());
       std::string key = sha256(bytes);
-      if (auto r = put(store->blobs, key, bytes, MDB_NOOVERWRITE); !r) return r;
+      auto known = Store::Impl::get(txn, store->blobs, key);  // skip packing a known blob
+      if (!known) return Error{known.error()};
+      if (!known->has_value())
+        if (auto r = put_packed(store->blobs, key, bytes); !r) return r;
       json::object ref;
       ref["$blob"] = to_hex(key);
       ref["len"] = static_cast<uint64_t>(bytes.size());
@@ -435,14 +463,15 @@ Result<void> Store::Impl::open_dbs(bool writable) {
   const Named named[] = {{"events", &events}, {"sessions", &sessions}, {"by_start", &by_start},
                          {"by_pid", &by_pid}, {"blobs", &blobs},       {"state", &state}};
 
-  auto check_schema = [&](MDB_txn* txn) -> Result<void> {
+  // The store's schema, if this ClawTrace reads it.
+  auto check_schema = [&](MDB_txn* txn) -> Result<std::string> {
     auto schema = get(txn, meta, "schema");
     if (!schema) return Error{schema.error()};
     if (!schema->has_value()) return not_ours("no schema version");
-    if (**schema != kSchema)
-      return fail(d + " has store schema " + **schema + ", this ClawTrace reads schema " +
-                  kSchema);
-    return {};
+    if (**schema != kSchema && **schema != kSchemaRaw)
+      return fail(d + " has store schema " + **schema + ", this ClawTrace reads schemas " +
+                  kSchemaRaw + " and " + kSchema);
+    return std::move(**schema);
   };
 
   if (!writable) {
@@ -457,7 +486,7 @@ Result<void> Store::Impl::open_dbs(bool writable) {
       int orc = mdb_dbi_open(txn, "meta", 0, &meta);
       if (orc == MDB_NOTFOUND) return not_ours("no meta table");
       if (orc != 0) return not_ours(lmdb_error(orc));
-      if (auto s = check_schema(txn); !s) return s;
+      if (auto s = check_schema(txn); !s) return Error{s.error()};
       for (const auto& n : named) {
         orc = mdb_dbi_open(txn, n.name, 0, n.dbi);
         if (orc == MDB_NOTFOUND) return not_ours(std::string("no ") + n.name + " table");
@@ -499,7 +528,12 @@ Result<void> Store::Impl::open_dbs(bool writable) {
       if (rc == MDB_INCOMPATIBLE) return not_ours(lmdb_error(rc));
       return lfail(rc);
     } else if (auto s = check_schema(txn); !s) {
-      return s;
+      return Error{s.error()};
+    } else if (*s == kSchemaRaw) {
+      // Its raw records still read; the packed ones written from now on need schema 2.
+      MDB_val k = to_val("schema"), v = to_val(kSchema);
+      rc = mdb_put(txn, meta, &k, &v, 0);
+      if (rc != 0) return lfail(rc);
     }
     for (const auto& n : named) {
       rc = mdb_dbi_open(txn, n.name, MDB_CREATE, n.dbi);
@@ -621,6 +655,7 @@ Result<std::vector<Event>> Store::events(std::string_view session) {
   const std::string sid = hex_id(*n);
   return impl_->read<std::vector<Event>>([&](MDB_txn* txn) -> Result<std::vector<Event>> {
     std::vector<Event> out;
+    std::string buf;  // a decompressed record, reused
     Cursor cur;
     int rc = mdb_cursor_open(txn, impl_->events, &cur.c);
     if (rc != 0) return db_error("reading events", rc);
@@ -630,17 +665,20 @@ Result<std::vector<Event>> Store::events(std::string_view session) {
          rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT)) {
       if (k.mv_size != 16 || get_be64(k.mv_data) != *n) break;
       uint64_t seq = get_be64(static_cast<const char*>(k.mv_data) + 8);
+      auto corrupt = [&](std::string_view why) {
+        return fail("store: corrupt event " + sid + "/" + std::to_string(seq) + std::string(why));
+      };
+      auto text = impl_->codec.unpack(view(v), buf);
+      if (!text) return corrupt(": " + text.error());
       boost::system::error_code ec;
-      json::value jv = json::parse(view(v), ec);
-      if (ec || !jv.is_object())
-        return fail("store: corrupt event " + sid + "/" + std::to_string(seq));
+      json::value jv = json::parse(*text, ec);
+      if (ec || !jv.is_object()) return corrupt("");
       json::object& o = jv.get_object();
       o["session"] = sid;
       if (auto it = o.find("data"); it != o.end())
         if (auto r = impl_->inline_blobs(txn, it->value()); !r) return Error{r.error()};
       auto e = event_from_json(jv);
-      if (!e) return fail("store: corrupt event " + sid + "/" + std::to_string(seq) + ": " +
-                          e.error());
+      if (!e) return corrupt(": " + e.error());
       e->seq = seq;
       out.push_back(std::move(*e));
     }
@@ -750,7 +788,7 @@ Result<uint64_t> Store::Writer::append_event(Event& e) {
     o.erase("session");
     o["data"] = std::move(data);
     const std::string value = json::serialize(o);
-    if (auto r = impl_->put(s.events, event_key(*n, seq), value); !r) return Error{r.error()};
+    if (auto r = impl_->put_packed(s.events, event_key(*n, seq), value); !r) return Error{r.error()};
     e.seq = seq;
     return seq;
   });
@@ -795,7 +833,7 @@ Result<void> Store::Writer::put_session(const SessionInfo& info) {
       copy.note = (*old)->note;
     }
     const std::string value = json::serialize(to_json(copy));
-    if (auto r = impl_->put(s.sessions, session_key(*n), value); !r) return r;
+    if (auto r = impl_->put_packed(s.sessions, session_key(*n), value); !r) return r;
     if (auto r = impl_->put(s.by_start, by_start_key(info.start_ns, *n), ""); !r) return r;
     if (auto r = impl_->put(s.by_pid, by_pid_key(info.trace, info.pid, info.start_ns),
                             session_key(*n));
@@ -834,14 +872,15 @@ Result<std::optional<std::string>> Store::Writer::find_session_by_pid(std::strin
 Result<std::optional<std::string>> Store::Writer::get_state(std::string_view key) {
   return guarded([&]() -> Result<std::optional<std::string>> {
     if (key.empty()) return fail("store: empty state key");
-    return Store::Impl::get(impl_->txn, impl_->store->state, key);
+    return impl_->store->get_unpacked(impl_->txn, impl_->store->state, key,
+                                      "state record " + std::string(key));
   });
 }
 
 Result<void> Store::Writer::put_state(std::string_view key, std::string_view value) {
   return guarded([&]() -> Result<void> {
     if (key.empty()) return fail("store: empty state key");
-    return impl_->put(impl_->store->state, key, value);
+    return impl_->put_packed(impl_->store->state, key, value);
   });
 }
 

@@ -9,7 +9,10 @@
 //   by_pid    trace(16) + pid(4, BE) + start_ns(8, BE) -> session(8)
 //   blobs     sha256(32)                  -> bytes (one copy of each large payload)
 //   state     text key                    -> bytes (ingestion state, spool offsets)
-//   meta      "schema"                    -> "1"
+//   meta      "schema"                    -> "2"
+// Values of events, sessions, blobs and state are packed: zstd-compressed when that is
+// smaller (value_codec.h). Schema 1 (all raw) stores read the same and become schema 2
+// when opened for writing.
 #pragma once
 
 #include <cstdint>

@@ -271,6 +271,74 @@ TEST_F(CliTest, SixteenConcurrentWritersLoseAndDuplicateNothing) {
   EXPECT_TRUE(fs::is_empty(store_ / "spool"));  // finished spools are removed
 }
 
+// A child that ended while its parent runs on has its ingestion state retired (only its
+// session record is kept); when the parent reaps it later, the span's end still gets the
+// child's command line and links to it, found again from that record.
+TEST_F(CliTest, RetiredStateOfAnEndedChildStillServesItsParent) {
+  const fs::path ready = dir_ / "ready", go = dir_ / "go";
+  const std::string script =
+      "import os, subprocess, sys, time\n"
+      "p = subprocess.Popen(['sh', '-c', 'exit 5'])\n"
+      "while open('/proc/%d/stat' % p.pid).read().rsplit(')', 1)[1].split()[0] != 'Z': time.sleep(0.01)\n"
+      "open(sys.argv[1], 'w').close()\n"
+      "while not os.path.exists(sys.argv[2]): time.sleep(0.01)\n"
+      "sys.exit(0 if p.wait() == 5 else 1)\n";
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e) env_s.push_back(*e);
+  for (auto& e : preload_env()) env_s.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_s = {"python3", "-c", script, ready.string(), go.string()};
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  ASSERT_EQ(posix_spawnp(&pid, "python3", nullptr, nullptr, argv.data(), envp.data()), 0);
+  for (int i = 0; i < 1000 && !fs::exists(ready); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(fs::exists(ready));
+
+  auto state_of = [](Store& store, const std::string& key) {
+    std::optional<std::string> out;
+    EXPECT_TRUE(store.write([&](Store::Writer& w) -> Result<void> {
+                       auto v = w.get_state(key);
+                       if (!v) return Error{v.error()};
+                       out = *v;
+                       return {};
+                     }).ok());
+    return out;
+  };
+  std::string child_id;
+  {
+    auto store = open_store();  // the child is a zombie: its spool is complete
+    const auto all = by_id(*store);
+    const SessionInfo* child = find_by_argv0(all, "sh", "-c");
+    ASSERT_TRUE(child);
+    child_id = child->id;
+    EXPECT_EQ(child->exit_code, 5);
+    EXPECT_EQ(state_of(*store, "spool/" + child_id), std::optional<std::string>("done"));
+    EXPECT_EQ(state_of(*store, "sess/" + child_id), std::nullopt) << "the ended child's state was kept";
+  }
+  std::ofstream(go).close();
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  auto store = open_store();
+  auto all = by_id(*store);
+  const SessionInfo& child = all.at(child_id);
+  ASSERT_TRUE(child.parent_session && child.parent_span);
+  auto end = span_end(*store, *child.parent_session, *child.parent_span);
+  ASSERT_TRUE(end) << "the parent's reap closed no span";
+  EXPECT_EQ(end->data.at("name").as_string(), "sh");
+  EXPECT_EQ(end->data.at("argv"), (boost::json::array{"sh", "-c", "exit 5"}));
+  EXPECT_EQ(end->data.at("exit_code").as_int64(), 5);
+  EXPECT_EQ(end->data.at("child_session").as_string(), child_id);
+  // The parent ended too, with nothing left open: its state is retired as well.
+  EXPECT_EQ(all.at(*child.parent_session).status, SessionStatus::ok);
+  EXPECT_EQ(state_of(*store, "sess/" + *child.parent_session), std::nullopt);
+}
+
 TEST_F(CliTest, DirectPreloadNeedsNoDaemon) {
   Outcome o = run({"sh", "-c", "echo hi; exit 3"}, preload_env());
   EXPECT_EQ(o.out, "hi\n");
