@@ -36,9 +36,10 @@ class LineReader {
   bool next(std::string& line, bool& too_long) {
     line.clear();
     too_long = false;
+    unterminated_ = false;
     bool any = false;
     for (;;) {
-      if (pos_ == end_ && !fill()) return any;
+      if (pos_ == end_ && !fill()) return unterminated_ = any;
       any = true;
       const char* start = buf_.data() + pos_;
       const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
@@ -59,6 +60,8 @@ class LineReader {
   }
 
   uint64_t bytes() const { return consumed_ - (end_ - pos_); }
+  // The line last returned ended the input without a newline.
+  bool unterminated() const { return unterminated_; }
 
  private:
   bool fill() {
@@ -76,6 +79,7 @@ class LineReader {
   std::vector<char> buf_;
   size_t pos_ = 0, end_ = 0;
   uint64_t consumed_ = 0;
+  bool unterminated_ = false;
 };
 
 // ---- sessions ---------------------------------------------------------------------------
@@ -83,6 +87,7 @@ class LineReader {
 struct ImportedSession {
   std::string original;  // the envelope's "session" string
   SessionInfo info;
+  uint64_t lines = 0;    // its events (written or skipped)
   bool skipped = false;  // already in the store
   bool ended = false;
   uint64_t last_ns = 0;
@@ -173,26 +178,53 @@ class Importer {
     bool too_long = false;
     while (reader.next(line, too_long)) {
       ++stats_.lines;
-      if (auto r = take(line, too_long); !r) return Error{r.error()};
+      if (auto r = take(line, too_long, reader.unterminated()); !r) return Error{r.error()};
       if (batch_bytes_ >= opt_.batch_bytes)
         if (auto r = flush(); !r) return Error{r.error()};
       if (stats_.lines % kProgressLines == 0) progress(reader.bytes(), false);
     }
     if (auto r = flush(); !r) return Error{r.error()};
     if (stats_.lines >= kProgressLines) progress(reader.bytes(), true);
-    for (const auto& [id, s] : sessions_)
-      if (!s.skipped) ++stats_.sessions;
-    return std::move(stats_);
+    return finish();
+  }
+
+  Result<ImportStats> run(std::vector<Event>& events) {
+    converted_ = true;
+    for (auto& e : events) {
+      const size_t bytes = e.data.size() * 64 + 256;  // a rough size: batches stay bounded
+      if (auto r = take_event(std::move(e), bytes); !r) return Error{r.error()};
+      if (batch_bytes_ >= opt_.batch_bytes)
+        if (auto r = flush(); !r) return Error{r.error()};
+    }
+    if (auto r = flush(); !r) return Error{r.error()};
+    return finish();
   }
 
  private:
-  Result<void> take(const std::string& line, bool too_long) {
+  Result<ImportStats> finish() {
+    for (const std::string& id : order_) {
+      const ImportedSession& s = sessions_.at(id);
+      if (!s.skipped) ++stats_.sessions;
+      stats_.per_session.push_back({id, record_of(s, argv_after_exec(id)).name, s.lines, s.skipped});
+    }
+    return std::move(stats_);
+  }
+
+  Result<void> take(const std::string& line, bool too_long, bool unterminated) {
     if (too_long) return reject("line longer than " + std::to_string(opt_.max_line_bytes >> 20) + " MiB");
     if (line.find_first_not_of(" \t") == std::string::npos) return {};  // blank
     auto e = import_line(line);
+    if (!e && unterminated && e.error().rfind("not JSON", 0) == 0)
+      return reject("truncated last line (no newline, incomplete JSON); the lines before it are kept");
     if (!e) return reject(e.error());
+    return take_event(std::move(*e), line.size());
+  }
+
+  Result<void> take_event(Event&& event, size_t bytes) {
+    Event* e = &event;
     auto s = session_for(e->session);
     if (!s) return Error{s.error()};
+    ++(*s)->lines;
     if ((*s)->skipped) {
       ++stats_.skipped_lines;
       return {};
@@ -201,7 +233,7 @@ class Importer {
     apply(**s, *e);
     dirty_.insert((*s)->info.id);
     note_exec(*e);
-    batch_bytes_ += line.size();
+    batch_bytes_ += bytes;
     batch_.push_back(std::move(*e));
     return {};
   }
@@ -211,6 +243,7 @@ class Importer {
     const std::string id = import_session_id(original);
     if (auto it = sessions_.find(id); it != sessions_.end()) return &it->second;
     ImportedSession& s = sessions_[id];
+    order_.push_back(id);
     s.original = original;
     s.info.id = id;
     auto existing = store_.session(id);
@@ -247,6 +280,13 @@ class Importer {
 
   Result<void> flush() {
     if (batch_.empty()) return {};
+    if (opt_.dry_run) {
+      stats_.events += batch_.size();
+      batch_.clear();
+      dirty_.clear();
+      batch_bytes_ = 0;
+      return {};
+    }
     auto r = store_.write([&](Store::Writer& w) -> Result<void> {
       for (auto& e : batch_)
         if (auto a = w.append_event(e); !a) return Error{a.error()};
@@ -269,7 +309,8 @@ class Importer {
   }
 
   void problem(const std::string& why) {
-    std::string msg = opt_.source + ":" + std::to_string(stats_.lines) + ": " + why;
+    // Converted events have no line of their own: their problems name the source only.
+    std::string msg = opt_.source + (converted_ ? "" : ":" + std::to_string(stats_.lines)) + ": " + why;
     if (opt_.on_problem) opt_.on_problem(msg);
     else if (stats_.problems.size() < kKeptProblems) stats_.problems.push_back(std::move(msg));
   }
@@ -290,6 +331,8 @@ class Importer {
   const ImportOptions& opt_;
   ImportStats stats_;
   std::map<std::string, ImportedSession> sessions_;
+  std::vector<std::string> order_;  // session ids, first seen first
+  bool converted_ = false;          // events, not lines
   std::vector<Event> batch_;
   std::set<std::string> dirty_;
   std::map<std::string, std::vector<std::string>> argv_after_exec_;
@@ -315,6 +358,14 @@ std::string import_session_id(std::string_view session) {
 Result<ImportStats> import_jsonl(Store& store, std::istream& in, const ImportOptions& options) {
   try {
     return Importer(store, options).run(in);
+  } catch (const std::exception& ex) {
+    return fail(std::string("import: ") + ex.what());
+  }
+}
+
+Result<ImportStats> import_events(Store& store, std::vector<Event> events, const ImportOptions& options) {
+  try {
+    return Importer(store, options).run(events);
   } catch (const std::exception& ex) {
     return fail(std::string("import: ") + ex.what());
   }
@@ -356,9 +407,20 @@ Result<uint64_t> export_jsonl(Store& store, const std::vector<std::string>& ids,
   return n;
 }
 
-std::string import_summary(const ImportStats& s) {
+void add_stats(ImportStats& a, ImportStats b) {
+  a.lines += b.lines;
+  a.events += b.events;
+  a.sessions += b.sessions;
+  a.rejected += b.rejected;
+  a.skipped_sessions += b.skipped_sessions;
+  a.skipped_lines += b.skipped_lines;
+  for (auto& p : b.problems) a.problems.push_back(std::move(p));
+  for (auto& s : b.per_session) a.per_session.push_back(std::move(s));
+}
+
+std::string import_summary(const ImportStats& s, bool dry_run) {
   auto n = [](uint64_t v, const char* one, const char* many) { return std::to_string(v) + " " + (v == 1 ? one : many); };
-  std::string out = "imported " + n(s.events, "event", "events") + " in " + n(s.sessions, "session", "sessions") + "; " +
+  std::string out = std::string(dry_run ? "would import " : "imported ") + n(s.events, "event", "events") + " in " + n(s.sessions, "session", "sessions") + "; " +
                     n(s.rejected, "line", "lines") + " rejected";
   if (s.skipped_sessions)
     out += "; " + n(s.skipped_sessions, "session", "sessions") + " skipped (already in the store)";
