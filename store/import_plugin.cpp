@@ -112,9 +112,12 @@ class PluginConverter {
       }
   }
 
-  // The session an event belongs to: the nearest session_start up its parentSpanId chain;
-  // else the one its payload's sessionKey names; else one for its trace.
+  // The session an event belongs to: the one whose span it has (session_end), else the
+  // nearest session_start up its parentSpanId chain; else the one its payload's
+  // sessionKey names; else one for its trace.
   const PluginSession& session_of(const PluginEvent& e) {
+    if (auto own = by_span_.find(span_key(e)); own != by_span_.end() && events_[own->second].type == "session_start")
+      return sessions_.at(span_key(e));
     const PluginEvent* at = &e;
     for (int hop = 0; at && hop < kMaxParentHops; ++hop) {
       if (at->type == "session_start") return sessions_.at(span_key(*at));
@@ -144,8 +147,9 @@ class PluginConverter {
     Event out;
     out.t_ns = e.t_ns;
     out.session = s.id;
-    out.span = e.type == "session_start" ? s.id : e.span;
-    out.parent = e.type == "session_start" ? std::nullopt : parent_of(e, s);
+    const bool session_event = e.type == "session_start" || e.type == "session_end";
+    out.span = session_event ? s.id : e.span;
+    out.parent = session_event ? std::nullopt : parent_of(e, s);
     const json::object& p = e.payload;
     if (e.type == "session_start") session_start(e, s, out);
     else if (e.type == "session_end") session_end(p, out);

@@ -146,7 +146,14 @@ TEST_F(Interop, PluginStreamBecomesACardWithItsSubagent) {
   ASSERT_TRUE(store);
   const auto sessions = store->sessions().value();
   ASSERT_EQ(sessions.size(), 2u);
-  for (const auto& s : sessions) EXPECT_EQ(s.status, SessionStatus::ok) << s.id;
+  constexpr uint64_t kT0 = 1767000000000ull * 1000000;  // the stream's first tsMs, in ns
+  for (const auto& s : sessions) {
+    EXPECT_EQ(s.status, SessionStatus::ok) << s.id;
+    // Each session ends at its own session_end: the child at +3.06 s, the parent at +4.3 s.
+    EXPECT_EQ(s.start_ns, kT0 + (s.parent_session ? 1600 : 0) * 1000000ull) << s.id;
+    EXPECT_EQ(s.end_ns.value_or(0), kT0 + (s.parent_session ? 3060 : 4300) * 1000000ull) << s.id;
+    EXPECT_EQ(s.llm_calls, 1u) << s.id;
+  }
 
   const card::Card c = root_card(*store);
   EXPECT_EQ(c.llm_calls, 2u);
