@@ -35,11 +35,12 @@ non-blank line:
   - OpenClaw session transcripts (~/.openclaw/agents/<agent>/sessions/<id>.jsonl); all
     transcripts of one command are read together, so a sub-agent's session links to the
     sessions_spawn call of its parent.
-A directory imports every *.jsonl file below it. Session ids derive from the source's ids
-and a session already in the store is skipped, so importing again adds nothing. Costs are
-recomputed from ClawTrace's price table; where the source recorded its own, both are
-printed. A file of unknown shape is named with its first line; each bad line is reported
-as FILE:LINE and left out (a truncated last line too); the exit status is 1 if any was.
+A directory imports every *.jsonl file below it; - reads ClawTrace events from stdin.
+Session ids derive from the source's ids and a session already in the store is skipped,
+so importing again adds nothing. Costs are recomputed from ClawTrace's price table; where
+the source recorded its own, both are printed. A file of unknown shape is named with its
+first line; each bad line is reported as FILE:LINE and left out (a truncated last line
+too); the exit status is 1 if any was.
 
   --dry-run   print what would be imported (format, sessions, events per session) and
               write nothing
