@@ -247,6 +247,7 @@ class Importer {
     auto existing = store_.session(id);
     if (!existing) return Error{existing.error()};
     if (existing->has_value()) {
+      s.info.name = (*existing)->name;  // for the dry run's listing
       s.skipped = true;
       ++stats_.skipped_sessions;
       problem("session " + name_of(s) + " is already in the store; its lines are skipped");

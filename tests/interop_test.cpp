@@ -296,6 +296,17 @@ TEST_F(Interop, DryRunPrintsAndWritesNothing) {
   EXPECT_NE(again.out.find("(already in the store: skipped)"), std::string::npos) << again.out;
   EXPECT_NE(again.err.find("would import 24 events in 2 sessions"), std::string::npos) << again.err;
   EXPECT_EQ(export_all(), before);
+
+  // ClawTrace's own events too.
+  const fs::path exported = tmp_.path() / "exported.jsonl";
+  spit(exported, before);
+  auto native = clawtrace({"import", "--dry-run", exported.string()});
+  ASSERT_EQ(exit_code(native.status), 0) << native.err;
+  EXPECT_NE(native.out.find(exported.string() + ": clawtrace events: 2 sessions"), std::string::npos) << native.out;
+  EXPECT_NE(native.out.find("  10 events  openclaw plugin agent:main:main"), std::string::npos) << native.out;
+  EXPECT_NE(native.err.find("would import 0 events in 0 sessions; 0 lines rejected; 2 sessions skipped"),
+            std::string::npos) << native.err;
+  EXPECT_EQ(export_all(), before);
 }
 
 TEST_F(Interop, ReimportAddsNothing) {
