@@ -65,6 +65,10 @@ std::string text_of(const json::value* content, std::string_view type = "text") 
   return out;
 }
 
+json::object text_message(const std::string& role, const std::string& body) {
+  return {{"role", role}, {"content", json::array{json::object{{"type", "text"}, {"text", body}}}}};
+}
+
 class TranscriptReader {
  public:
   TranscriptReader(const SourceFile& f, Converted& out) : f_(f), out_(out) {}
@@ -111,7 +115,7 @@ class TranscriptReader {
       t_.run_ids.insert(key.substr(0, key.size() - 5));
     if (role == "assistant") assistant(o, *m, t);
     else if (role == "toolResult") tool_result(*m, t);
-    else pending_.push_back(json::object{{"role", role.empty() ? "user" : role}, {"content", text_of(m->if_contains("content"))}});
+    else pending_.push_back(text_message(role.empty() ? "user" : role, text_of(m->if_contains("content"))));
     return "";
   }
 
@@ -145,9 +149,20 @@ class TranscriptReader {
     last_event_ns_ = t_out;
     ++t_.llm_calls;
     const std::string provider = text(m, "provider"), model = text(m, "model");
+    // What the request carried beyond the previous one: the previous answer, then the
+    // messages since, in the normalised block form. Kept as transcript_messages, not
+    // messages_added: the transcript lacks the system prompt, tool definitions and request
+    // sizes — most of each request — so splitting a call's input cost over these messages
+    // alone would charge them for the rest; each imported call keeps its own input cost.
+    json::array added;
+    if (last_answer_) added.push_back(std::move(*last_answer_));
+    last_answer_.reset();
+    for (auto& msg : pending_) added.push_back(std::move(msg));
+    pending_.clear();
     Event in = event(EventType::llm_input, t_in, span, std::nullopt);
-    in.data = {{"provider", provider}, {"model", model}, {"api", text(m, "api")}, {"messages_added", std::move(pending_)}};
-    pending_ = json::array{};
+    in.data = {{"provider", provider}, {"model", model}, {"api", text(m, "api")}, {"transcript_messages_from", conversation_}};
+    conversation_ += added.size();
+    in.data["transcript_messages"] = std::move(added);
     t_.body.push_back(std::move(in));
     Event out = event(EventType::llm_output, t_out, span, std::nullopt);
     out.data = {{"provider", provider}, {"model", model}, {"model_returned", model}};
@@ -162,6 +177,8 @@ class TranscriptReader {
     t_.failed = stop == "error" || stop == "aborted";
     if (!text_of(content).empty()) t_.final_text = text_of(content);
     json::array calls;
+    json::array answer;  // the message as the next request carries it
+    if (!text_of(content).empty()) answer.push_back(json::object{{"type", "text"}, {"text", text_of(content)}});
     std::vector<Event> opened;
     if (content && content->is_array())
       for (const auto& b : content->get_array())
@@ -170,12 +187,14 @@ class TranscriptReader {
           const std::string id = text(c, "id");
           const std::string args = as_text(c.if_contains("arguments"));
           calls.push_back(json::object{{"id", id}, {"name", text(c, "name")}, {"arguments", args}});
+          answer.push_back(json::object{{"type", "tool_use"}, {"id", id}, {"name", text(c, "name")}, {"arguments", args}});
           Event before = event(EventType::before_tool_call, t_out, tool_span(id), span);
           before.data = {{"source", "model"}, {"id", id}, {"name", text(c, "name")}, {"arguments", args}};
           open_tools_[id] = {before.span, text(c, "name"), args, span};
           opened.push_back(std::move(before));
         }
     out.data["tool_calls"] = std::move(calls);
+    last_answer_ = json::object{{"role", "assistant"}, {"content", std::move(answer)}};
     t_.body.push_back(std::move(out));
     for (auto& e : opened) t_.body.push_back(std::move(e));
   }
@@ -203,7 +222,12 @@ class TranscriptReader {
   void tool_result(const json::object& m, uint64_t t) {
     const std::string id = text(m, "toolCallId");
     const std::string result = text_of(m.if_contains("content"));
-    pending_.push_back(json::object{{"role", "tool"}, {"tool_call_id", id}, {"content", result}});
+    const json::value* err = m.if_contains("isError");
+    const bool is_error = err && err->is_bool() && err->get_bool();
+    pending_.push_back(json::object{
+        {"role", "user"},
+        {"content", json::array{json::object{
+                        {"type", "tool_result"}, {"tool_use_id", id}, {"content", result}, {"is_error", is_error}}}}});
     auto it = open_tools_.find(id);
     if (it == open_tools_.end()) return;  // a result of no call seen: context only
     const OpenTool tool = it->second;
@@ -211,9 +235,7 @@ class TranscriptReader {
     t = std::max(t, last_event_ns_);
     last_event_ns_ = t;
     Event after = event(EventType::after_tool_call, t, tool.span, tool.parent);
-    const json::value* err = m.if_contains("isError");
-    after.data = {{"source", "model"}, {"id", id}, {"name", tool.name}, {"result", result},
-                  {"is_error", err && err->is_bool() && err->get_bool()}};
+    after.data = {{"source", "model"}, {"id", id}, {"name", tool.name}, {"result", result}, {"is_error", is_error}};
     t_.body.push_back(std::move(after));
     const json::object* details = obj(m, "details");
     if (tool.name == "sessions_spawn" && details && !text(*details, "childSessionKey").empty()) {
@@ -239,7 +261,9 @@ class TranscriptReader {
   const SourceFile& f_;
   Converted& out_;
   Transcript t_;
-  json::array pending_;  // messages since the last call
+  json::array pending_;                      // user and tool-result messages since the last call
+  std::optional<json::object> last_answer_;  // the last call's answer, not yet carried
+  uint64_t conversation_ = 0;                // messages carried so far
   std::map<std::string, OpenTool> open_tools_;
   std::map<std::string, size_t> tool_spans_;
   uint64_t last_event_ns_ = 0;

@@ -197,7 +197,7 @@ class PluginConverter {
     out.data["detail"] = "run";  // one span per agent run: the calls inside are not known
     if (auto run = text(p, "runId"); !run.empty()) out.data["run_id"] = run;
     if (auto prompt = text(p, "prompt"); !prompt.empty())
-      out.data["messages_added"] = json::array{json::object{{"role", "user"}, {"content", prompt}}};
+      out.data["transcript_messages"] = json::array{json::object{{"role", "user"}, {"content", prompt}}};
   }
 
   static void llm_after(const json::object& p, Event& out) {

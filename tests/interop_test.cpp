@@ -261,6 +261,11 @@ TEST_F(Interop, OpenClawTranscriptsBecomeACardWithToolsAndSubagent) {
   EXPECT_EQ(llm[0]->role, "tool_call");
   EXPECT_EQ(step(c, "llm:7d0c2f4e-e05")->role, "plan_then_tool");
   EXPECT_EQ(step(c, "llm:7d0c2f4e-e08")->role, "final_reply");
+  // Without the requests' system prompt and tool definitions, each call keeps its own
+  // input cost: the first call's step is exactly its price, the exec result costs nothing.
+  EXPECT_NEAR(step(c, "llm:7d0c2f4e-e03")->cost_usd, priced(prices_, "claude-sonnet-4-5", {3000, 40, 0, 0, 0, 0, 0}),
+              1e-12);
+  EXPECT_EQ(exec->cost_usd, 0.0);
   // OpenClaw's own cost figures are kept and compared.
   EXPECT_NE(r.err.find("source cost $"), std::string::npos) << r.err;
 }
