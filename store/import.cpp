@@ -189,7 +189,8 @@ class Importer {
   Result<ImportStats> run(std::vector<Event>& events) {
     converted_ = true;
     for (auto& e : events) {
-      const size_t bytes = e.data.size() * 64 + 256;  // a rough size: batches stay bounded
+      size_t bytes = 256;  // the envelope, roughly; the data counted as JSON would print it
+      for (const auto& kv : e.data) bytes += kv.key().size() + json_fields::serialized_size(kv.value());
       if (auto r = take_event(std::move(e), bytes); !r) return Error{r.error()};
       if (batch_bytes_ >= opt_.batch_bytes)
         if (auto r = flush(); !r) return Error{r.error()};
@@ -218,21 +219,20 @@ class Importer {
     return take_event(std::move(*e), line.size());
   }
 
-  Result<void> take_event(Event&& event, size_t bytes) {
-    Event* e = &event;
-    auto s = session_for(e->session);
+  Result<void> take_event(Event&& e, size_t bytes) {
+    auto s = session_for(e.session);
     if (!s) return Error{s.error()};
     ++(*s)->lines;
     if ((*s)->skipped) {
       ++stats_.skipped_lines;
       return {};
     }
-    e->session = (*s)->info.id;
-    apply(**s, *e);
+    e.session = (*s)->info.id;
+    apply(**s, e);
     dirty_.insert((*s)->info.id);
-    note_exec(*e);
+    note_exec(e);
     batch_bytes_ += bytes;
-    batch_.push_back(std::move(*e));
+    batch_.push_back(std::move(e));
     return {};
   }
 
