@@ -248,6 +248,7 @@ class Compiler {
       s.tokens = t;
     }
     const json::object* out = object(n.close);
+    s.detail = out && !str(*out, "detail").empty() ? str(*out, "detail") : object(n.open) ? str(*object(n.open), "detail") : "";
     if (!out) {
       s.role = "other";
       s.error = "no response";

@@ -42,6 +42,8 @@ struct Step {
   std::vector<std::string> used_by;  // sub-agents and the tool calls that started them: the
                                      // LLM steps whose input carried the answer
   bool priced = true;         // false: an LLM call of a model not in the price table
+  std::string detail;         // LLM steps from coarser sources: "run" when one step stands for a
+                              // whole agent run (imported plugin spans; per-call detail missing)
 };
 
 // Wasted work: kind repeated_read, repeated_command, repeated_call or unused_result.

@@ -122,6 +122,7 @@ void step(Writer& y, const Step& s, bool cost) {
   if (cost && !s.priced) y.key(4, "priced").raw("false");
   if (s.tokens) y.key(4, "tokens").tokens(*s.tokens);
   if (!s.role.empty()) y.key(4, "role").str(s.role);
+  if (!s.detail.empty()) y.key(4, "detail").str(s.detail);
   if (!s.args.empty()) y.key(4, "args").text(s.args);
   if (!s.result.empty()) y.key(4, "result").text(s.result);
   if (!s.error.empty()) y.key(4, "error").text(s.error);

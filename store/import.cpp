@@ -4,8 +4,6 @@
 #include "import_line.h"
 #include "json_fields.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -36,9 +34,10 @@ class LineReader {
   bool next(std::string& line, bool& too_long) {
     line.clear();
     too_long = false;
+    unterminated_ = false;
     bool any = false;
     for (;;) {
-      if (pos_ == end_ && !fill()) return any;
+      if (pos_ == end_ && !fill()) return unterminated_ = any;
       any = true;
       const char* start = buf_.data() + pos_;
       const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
@@ -59,6 +58,8 @@ class LineReader {
   }
 
   uint64_t bytes() const { return consumed_ - (end_ - pos_); }
+  // The line last returned ended the input without a newline.
+  bool unterminated() const { return unterminated_; }
 
  private:
   bool fill() {
@@ -76,6 +77,7 @@ class LineReader {
   std::vector<char> buf_;
   size_t pos_ = 0, end_ = 0;
   uint64_t consumed_ = 0;
+  bool unterminated_ = false;
 };
 
 // ---- sessions ---------------------------------------------------------------------------
@@ -83,6 +85,7 @@ class LineReader {
 struct ImportedSession {
   std::string original;  // the envelope's "session" string
   SessionInfo info;
+  uint64_t lines = 0;    // its events (written or skipped)
   bool skipped = false;  // already in the store
   bool ended = false;
   uint64_t last_ns = 0;
@@ -173,36 +176,63 @@ class Importer {
     bool too_long = false;
     while (reader.next(line, too_long)) {
       ++stats_.lines;
-      if (auto r = take(line, too_long); !r) return Error{r.error()};
+      if (auto r = take(line, too_long, reader.unterminated()); !r) return Error{r.error()};
       if (batch_bytes_ >= opt_.batch_bytes)
         if (auto r = flush(); !r) return Error{r.error()};
       if (stats_.lines % kProgressLines == 0) progress(reader.bytes(), false);
     }
     if (auto r = flush(); !r) return Error{r.error()};
     if (stats_.lines >= kProgressLines) progress(reader.bytes(), true);
-    for (const auto& [id, s] : sessions_)
-      if (!s.skipped) ++stats_.sessions;
-    return std::move(stats_);
+    return finish();
+  }
+
+  Result<ImportStats> run(std::vector<Event>& events) {
+    converted_ = true;
+    for (auto& e : events) {
+      size_t bytes = 256;  // the envelope, roughly; the data counted as JSON would print it
+      for (const auto& kv : e.data) bytes += kv.key().size() + json_fields::serialized_size(kv.value());
+      if (auto r = take_event(std::move(e), bytes); !r) return Error{r.error()};
+      if (batch_bytes_ >= opt_.batch_bytes)
+        if (auto r = flush(); !r) return Error{r.error()};
+    }
+    if (auto r = flush(); !r) return Error{r.error()};
+    return finish();
   }
 
  private:
-  Result<void> take(const std::string& line, bool too_long) {
+  Result<ImportStats> finish() {
+    for (const std::string& id : order_) {
+      const ImportedSession& s = sessions_.at(id);
+      if (!s.skipped) ++stats_.sessions;
+      stats_.per_session.push_back({id, record_of(s, argv_after_exec(id)).name, s.lines, s.skipped});
+    }
+    return std::move(stats_);
+  }
+
+  Result<void> take(const std::string& line, bool too_long, bool unterminated) {
     if (too_long) return reject("line longer than " + std::to_string(opt_.max_line_bytes >> 20) + " MiB");
     if (line.find_first_not_of(" \t") == std::string::npos) return {};  // blank
     auto e = import_line(line);
+    if (!e && unterminated && e.error().rfind("not JSON", 0) == 0)
+      return reject("truncated last line (no newline, incomplete JSON); the lines before it are kept");
     if (!e) return reject(e.error());
-    auto s = session_for(e->session);
+    return take_event(std::move(*e), line.size());
+  }
+
+  Result<void> take_event(Event&& e, size_t bytes) {
+    auto s = session_for(e.session);
     if (!s) return Error{s.error()};
+    ++(*s)->lines;
     if ((*s)->skipped) {
       ++stats_.skipped_lines;
       return {};
     }
-    e->session = (*s)->info.id;
-    apply(**s, *e);
+    e.session = (*s)->info.id;
+    apply(**s, e);
     dirty_.insert((*s)->info.id);
-    note_exec(*e);
-    batch_bytes_ += line.size();
-    batch_.push_back(std::move(*e));
+    note_exec(e);
+    batch_bytes_ += bytes;
+    batch_.push_back(std::move(e));
     return {};
   }
 
@@ -211,11 +241,13 @@ class Importer {
     const std::string id = import_session_id(original);
     if (auto it = sessions_.find(id); it != sessions_.end()) return &it->second;
     ImportedSession& s = sessions_[id];
+    order_.push_back(id);
     s.original = original;
     s.info.id = id;
     auto existing = store_.session(id);
     if (!existing) return Error{existing.error()};
     if (existing->has_value()) {
+      s.info.name = (*existing)->name;  // for the dry run's listing
       s.skipped = true;
       ++stats_.skipped_sessions;
       problem("session " + name_of(s) + " is already in the store; its lines are skipped");
@@ -247,6 +279,13 @@ class Importer {
 
   Result<void> flush() {
     if (batch_.empty()) return {};
+    if (opt_.dry_run) {
+      stats_.events += batch_.size();
+      batch_.clear();
+      dirty_.clear();
+      batch_bytes_ = 0;
+      return {};
+    }
     auto r = store_.write([&](Store::Writer& w) -> Result<void> {
       for (auto& e : batch_)
         if (auto a = w.append_event(e); !a) return Error{a.error()};
@@ -269,7 +308,8 @@ class Importer {
   }
 
   void problem(const std::string& why) {
-    std::string msg = opt_.source + ":" + std::to_string(stats_.lines) + ": " + why;
+    // Converted events have no line of their own: their problems name the source only.
+    std::string msg = opt_.source + (converted_ ? "" : ":" + std::to_string(stats_.lines)) + ": " + why;
     if (opt_.on_problem) opt_.on_problem(msg);
     else if (stats_.problems.size() < kKeptProblems) stats_.problems.push_back(std::move(msg));
   }
@@ -290,31 +330,27 @@ class Importer {
   const ImportOptions& opt_;
   ImportStats stats_;
   std::map<std::string, ImportedSession> sessions_;
+  std::vector<std::string> order_;  // session ids, first seen first
+  bool converted_ = false;          // events, not lines
   std::vector<Event> batch_;
   std::set<std::string> dirty_;
   std::map<std::string, std::vector<std::string>> argv_after_exec_;
   size_t batch_bytes_ = 0;
 };
 
-bool is_store_id(std::string_view s) {
-  return s.size() == 16 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
-}
-
 }  // namespace
-
-std::string import_session_id(std::string_view session) {
-  if (is_store_id(session)) return hex_id(*parse_hex_id(session));
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  uint64_t id = 0;
-  if (EVP_Digest(session.data(), session.size(), md, &len, EVP_sha256(), nullptr) == 1 && len >= 8)
-    for (int i = 0; i < 8; ++i) id = (id << 8) | md[i];
-  return hex_id(id);
-}
 
 Result<ImportStats> import_jsonl(Store& store, std::istream& in, const ImportOptions& options) {
   try {
     return Importer(store, options).run(in);
+  } catch (const std::exception& ex) {
+    return fail(std::string("import: ") + ex.what());
+  }
+}
+
+Result<ImportStats> import_events(Store& store, std::vector<Event> events, const ImportOptions& options) {
+  try {
+    return Importer(store, options).run(events);
   } catch (const std::exception& ex) {
     return fail(std::string("import: ") + ex.what());
   }
@@ -356,9 +392,20 @@ Result<uint64_t> export_jsonl(Store& store, const std::vector<std::string>& ids,
   return n;
 }
 
-std::string import_summary(const ImportStats& s) {
+void add_stats(ImportStats& a, ImportStats b) {
+  a.lines += b.lines;
+  a.events += b.events;
+  a.sessions += b.sessions;
+  a.rejected += b.rejected;
+  a.skipped_sessions += b.skipped_sessions;
+  a.skipped_lines += b.skipped_lines;
+  for (auto& p : b.problems) a.problems.push_back(std::move(p));
+  for (auto& s : b.per_session) a.per_session.push_back(std::move(s));
+}
+
+std::string import_summary(const ImportStats& s, bool dry_run) {
   auto n = [](uint64_t v, const char* one, const char* many) { return std::to_string(v) + " " + (v == 1 ? one : many); };
-  std::string out = "imported " + n(s.events, "event", "events") + " in " + n(s.sessions, "session", "sessions") + "; " +
+  std::string out = std::string(dry_run ? "would import " : "imported ") + n(s.events, "event", "events") + " in " + n(s.sessions, "session", "sessions") + "; " +
                     n(s.rejected, "line", "lines") + " rejected";
   if (s.skipped_sessions)
     out += "; " + n(s.skipped_sessions, "session", "sessions") + " skipped (already in the store)";

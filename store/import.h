@@ -15,7 +15,12 @@
 //   ending at its last event. No event is invented for either.
 // - A bad line (not JSON, a missing or mistyped envelope field, an unknown event type, a
 //   mistyped session_start/session_end field the session record is built from) is
-//   rejected with "SOURCE:LINE: reason"; every good line is still imported.
+//   rejected with "SOURCE:LINE: reason"; every good line is still imported. A last line
+//   with no newline that is not complete JSON is reported as truncated.
+// - Foreign formats (import_interop.h) are converted to events first and then take the
+//   same path (import_events), so skipping, session records and dry runs are shared.
+// - A dry run reads and checks everything, consults the store for sessions already in
+//   it, and writes nothing.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +44,15 @@ struct ImportOptions {
   // Called with each problem ("SOURCE:LINE: reason") as it is found; when empty, problems
   // are collected in ImportStats::problems.
   std::function<void(const std::string&)> on_problem;
+  bool dry_run = false;  // count what would be imported; write nothing
+};
+
+// What one session of the input came to.
+struct ImportedSessionCount {
+  std::string id;    // store id
+  std::string name;  // the record's name
+  uint64_t events = 0;
+  bool skipped = false;  // already in the store
 };
 
 struct ImportStats {
@@ -49,11 +63,16 @@ struct ImportStats {
   uint64_t skipped_sessions = 0;  // sessions already in the store
   uint64_t skipped_lines = 0;     // their lines
   std::vector<std::string> problems;
+  std::vector<ImportedSessionCount> per_session;  // in order of first appearance
 };
 
 // Streams `in` into the store. Fails only when the store cannot be written; what was
 // committed before that stays.
 Result<ImportStats> import_jsonl(Store& store, std::istream& in, const ImportOptions& options = {});
+
+// Events already converted (import_interop.h) into the store: each event's `session` is
+// its source's session string, mapped like a line's. Problems name `options.source`.
+Result<ImportStats> import_events(Store& store, std::vector<Event> events, const ImportOptions& options = {});
 
 // The store id an envelope's "session" string is imported under.
 std::string import_session_id(std::string_view session);
@@ -67,6 +86,10 @@ Result<std::vector<std::string>> sessions_with_descendants(Store& store, const s
 Result<uint64_t> export_jsonl(Store& store, const std::vector<std::string>& ids, std::ostream& out);
 
 // "imported N events in M sessions; K lines rejected[; S sessions skipped (already in the store)]"
-std::string import_summary(const ImportStats& stats);
+// ("would import" for a dry run).
+std::string import_summary(const ImportStats& stats, bool dry_run = false);
+
+// Adds `b` into `a` (several files in one command).
+void add_stats(ImportStats& a, ImportStats b);
 
 }  // namespace clawtrace

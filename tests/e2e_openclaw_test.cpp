@@ -11,6 +11,10 @@
 // announcement has reached the parent's conversation. The sub-agent assertions follow the
 // event contract (subagent_spawned / subagent_ended, thread_role).
 //
+// Both tests then import the transcripts OpenClaw itself wrote of the same run (`clawtrace
+// import`, OpenClaw's transcript format) into a second store: its card must count the same
+// LLM calls and the same tokens as the card traced live from the wire.
+//
 // The packages are installed into the npm cache directory the Node tests use; the tests
 // are skipped, with the reason, only when the registry cannot be reached.
 #include <netinet/in.h>
@@ -25,7 +29,10 @@
 #include <map>
 #include <set>
 
+#include "card.h"
 #include "e2e_support.h"
+#include "pricing.h"
+#include "store.h"
 
 namespace e2e = clawtrace::e2e;
 namespace fs = std::filesystem;
@@ -216,6 +223,60 @@ const e2e::ToolSpan* model_call_named(const std::vector<e2e::ToolSpan>& calls, c
   return nullptr;
 }
 
+// ---- the same run from OpenClaw's transcripts -------------------------------------------
+
+clawtrace::card::Card card_of(const clawtrace::SpanTree& tree) {
+  auto prices = clawtrace::pricing::PriceTable::builtin();
+  EXPECT_TRUE(prices) << prices.error();
+  return prices ? clawtrace::card::compile(tree, *prices) : clawtrace::card::Card{};
+}
+
+std::string root_of(const std::vector<clawtrace::SessionInfo>& sessions) {
+  for (const auto& s : sessions)
+    if (!s.parent_session) return s.id;
+  return "";
+}
+
+// OpenClaw 2026.9 keeps its transcripts in SQLite; a client script writes them out, line
+// for line, as the agents/<agent>/sessions/<id>.jsonl files OpenClaw used to keep, and
+// `clawtrace import` reads that directory into a store of its own.
+clawtrace::card::Card imported_card(const e2e::Fixture& f) {
+  const fs::path out = f.dir() / "transcripts", store_dir = f.dir() / "imported-store";
+  const std::vector<std::string> env = {"PATH=" + env_or("PATH", "/usr/bin:/bin"), "HOME=" + (f.dir() / "home").string()};
+  auto w = e2e::run_process({g_node, e2e::client_script("openclaw_transcripts_jsonl.mjs"),
+                             (f.dir() / "home/.openclaw").string(), out.string()}, env);
+  EXPECT_EQ(w.status, 0) << w.out << w.err;
+  auto r = e2e::run_process({CT_CLAWTRACE, "--store", store_dir.string(), "import", out.string()}, env);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  std::fprintf(stderr, "transcripts: %s%s", w.out.c_str(), r.err.c_str());
+  auto store = clawtrace::Store::open(store_dir);
+  EXPECT_TRUE(store) << store.error();
+  if (!store) return {};
+  auto tree = clawtrace::load_span_tree(**store, root_of((*store)->sessions().value()));
+  EXPECT_TRUE(tree) << tree.error();
+  return tree ? card_of(*tree) : clawtrace::card::Card{};
+}
+
+// Same LLM calls, same tokens in every billing class, same sub-agents, same cost (tokens and
+// model priced alike; OpenClaw's own cost figures are 0 here: the stand-in model has no
+// price in its catalog). Tool calls differ by design: the live card also counts the
+// processes OpenClaw started (16 against the transcript's 1 in SpawnsSubagent, 13 against
+// 1 in ToolRunsProcess when written), which no transcript records.
+void expect_transcripts_agree(const e2e::Fixture& f, const e2e::Trace& t) {
+  const clawtrace::card::Card live = card_of(f.tree(root_of(t.infos)));
+  const clawtrace::card::Card imported = imported_card(f);
+  EXPECT_GT(live.llm_calls, 0u);
+  EXPECT_EQ(imported.llm_calls, live.llm_calls);
+  EXPECT_EQ(imported.subagents, live.subagents);
+  EXPECT_EQ(imported.tokens.input, live.tokens.input);
+  EXPECT_EQ(imported.tokens.output, live.tokens.output);
+  EXPECT_EQ(imported.tokens.cache_read, live.tokens.cache_read);
+  EXPECT_EQ(imported.tokens.cache_write, live.tokens.cache_write);
+  EXPECT_EQ(imported.tokens.reasoning, live.tokens.reasoning);
+  EXPECT_EQ(imported.unpriced_calls, live.unpriced_calls);
+  EXPECT_DOUBLE_EQ(imported.cost_usd, live.cost_usd);
+}
+
 // ---- ToolRunsProcess -------------------------------------------------------------------
 
 constexpr const char* kExecScript = R"({"rules": [
@@ -272,6 +333,7 @@ TEST_F(OpenClaw, ToolRunsProcess) {
   EXPECT_EQ(e2e::s(inputs[0]->data, "thread"), e2e::s(inputs[1]->data, "thread"));
   for (const Event* in : inputs) EXPECT_EQ(e2e::s(in->data, "thread_role"), "main") << in->span;
   f.expect_no_secret_in_store();
+  expect_transcripts_agree(f, t);
 }
 
 // ---- SpawnsSubagent --------------------------------------------------------------------
@@ -377,6 +439,7 @@ TEST_F(OpenClaw, SpawnsSubagent) {
   ASSERT_NE(provenance, nullptr);
   EXPECT_NE(json::serialize(*provenance).find(announce_call->span), std::string::npos)
       << "provenance should point at the parent's call that carried the result: " << json::serialize(*provenance);
+  expect_transcripts_agree(f, t);
 }
 
 }  // namespace
