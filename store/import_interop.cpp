@@ -12,6 +12,7 @@ std::string_view format_name(ImportFormat f) {
     case ImportFormat::native: return "clawtrace events";
     case ImportFormat::clawtrace_plugin: return "clawtrace plugin";
     case ImportFormat::openclaw_transcript: return "openclaw transcript";
+    case ImportFormat::otlp: return "otlp traces";
     case ImportFormat::unknown: break;
   }
   return "unknown";
@@ -23,6 +24,7 @@ ImportFormat detect_format(std::string_view line) {
   const json::object& o = p.object;
   if (const json::object* ev = interop::obj(o, "event"); ev && o.contains("schemaVersion") && ev->contains("eventType"))
     return ImportFormat::clawtrace_plugin;
+  if (o.contains("resourceSpans")) return ImportFormat::otlp;
   const std::string type = interop::text(o, "type");
   if (!type.empty() && o.contains("t_ns") && o.contains("session")) return ImportFormat::native;
   // A transcript starts with its header; a headless fragment still has entries with ids.

@@ -1,6 +1,7 @@
 // Foreign traces for `clawtrace import`, recognised by shape and converted into the eight
 // hook events (SPEC §3): the original ClawTrace OpenClaw plugin's event stream, and
-// OpenClaw's own session transcripts. Pure: no store, no I/O; the converted events go
+// OpenClaw's own session transcripts, and OTLP/JSON traces of GenAI-instrumented agents.
+// Pure: no store, no I/O; the converted events go
 // through import_events() (import.h) like native lines do. Formats and assumptions:
 // docs/interop.md.
 //
@@ -28,9 +29,9 @@
 
 namespace clawtrace {
 
-enum class ImportFormat { native, clawtrace_plugin, openclaw_transcript, unknown };
+enum class ImportFormat { native, clawtrace_plugin, openclaw_transcript, otlp, unknown };
 
-// "clawtrace events", "clawtrace plugin", "openclaw transcript", "unknown".
+// "clawtrace events", "clawtrace plugin", "openclaw transcript", "otlp traces", "unknown".
 std::string_view format_name(ImportFormat f);
 
 // The format a line of that shape belongs to (a file's first non-blank line decides).
@@ -60,6 +61,12 @@ Converted convert_plugin(const SourceFile& file);
 // OpenClaw transcripts, one session per file; converted together so that a sub-agent's
 // transcript links to the sessions_spawn call of its parent when both are given.
 Converted convert_openclaw(const std::vector<SourceFile>& files);
+
+// OTLP/JSON traces (ExportTraceServiceRequest objects, one per line as an OpenTelemetry
+// collector's file exporter writes them, or the whole file one document): one session per
+// trace; spans by the GenAI conventions (chat, execute_tool, invoke_agent) become LLM
+// calls, tool calls and in-process sub-agents; other spans are skipped but keep nesting.
+Converted convert_otlp(const SourceFile& file);
 
 // "NAME:LINE: truncated last line (...)" when `line` is an unterminated last line that is
 // not complete JSON, else "NAME:LINE: <why>".

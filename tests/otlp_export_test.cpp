@@ -281,3 +281,64 @@ TEST_F(OtlpExport, BadArgumentsAreClearErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// The card of the one root session of the store at `dir`.
+card::Card card_of_store(const fs::path& dir) {
+  auto store = Store::open(dir);
+  EXPECT_TRUE(store);
+  auto sessions = (*store)->sessions();
+  EXPECT_TRUE(sessions && !sessions->empty());
+  auto tree = load_span_tree(**store, sessions->front().id);
+  EXPECT_TRUE(tree);
+  auto prices = pricing::PriceTable::builtin();
+  return card::compile(*tree, *prices);
+}
+
+// OTLP import (`clawtrace import`, recognised by shape, or --otlp): what export sent comes
+// back as a session with the same calls, tokens and cost, whether one request per line
+// (as a collector's file exporter writes) or one pretty-printed document.
+TEST_F(OtlpExport, ImportOfTheExportGivesTheSameCallsTokensAndCost) {
+  ASSERT_EQ(clawtrace({"export", kRoot, "--otlp", sink_.url(), "--batch", "7"}).status, 0);
+  std::string lines;
+  for (const auto& r : sink_.requests()) lines += r.body + "\n";
+  ASSERT_GT(sink_.requests().size(), 1u);
+  std::ofstream(tmp_.path() / "traces.jsonl") << lines;
+  json::value whole = json::parse(sink_.requests()[0].body);
+  for (size_t i = 1; i < sink_.requests().size(); ++i) {
+    const json::value more = json::parse(sink_.requests()[i].body);
+    for (const auto& rs : more.at("resourceSpans").as_array()) whole.at("resourceSpans").as_array().push_back(rs);
+  }
+  std::string pretty = json::serialize(whole);
+  for (size_t at = 0; (at = pretty.find("},{", at)) != std::string::npos; at += 4) pretty.replace(at, 3, "},\n{");
+  std::ofstream(tmp_.path() / "trace.json") << pretty;
+
+  for (const auto& [file, extra] : {std::pair<std::string, std::string>{"traces.jsonl", ""}, {"trace.json", "--otlp"}}) {
+    SCOPED_TRACE(file);
+    const fs::path other = tmp_.path() / ("imported-" + file);
+    std::vector<std::string> args{CLAWTRACE_BIN, "--store", other.string(), "import"};
+    if (!extra.empty()) args.push_back(extra);
+    args.push_back((tmp_.path() / file).string());
+    auto r = test::run_process(args, {"HOME=" + tmp_.path().string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const card::Card back = card_of_store(other);
+    EXPECT_EQ(back.llm_calls, card_.llm_calls);
+    EXPECT_EQ(back.tokens.input, card_.tokens.input);
+    EXPECT_EQ(back.tokens.output, card_.tokens.output);
+    EXPECT_EQ(back.tokens.cache_read, card_.tokens.cache_read);
+    EXPECT_EQ(back.tokens.cache_write, card_.tokens.cache_write);
+    EXPECT_NEAR(back.cost_usd, card_.cost_usd, 1e-12);
+    EXPECT_EQ(back.subagents, 1u) << "the sub-agent span";
+    // Importing again adds nothing.
+    auto again = test::run_process(args, {"HOME=" + tmp_.path().string()});
+    EXPECT_EQ(again.status, 0) << again.err;
+    EXPECT_NE(again.err.find("skipped"), std::string::npos) << again.err;
+  }
+  // Without --otlp a pretty-printed document's first line is not a shape we know.
+  auto unknown = clawtrace({"import", (tmp_.path() / "trace.json").string()});
+  EXPECT_NE(unknown.status, 0);
+  EXPECT_NE(unknown.err.find("OTLP traces (--otlp)"), std::string::npos) << unknown.err;
+}
+
+}  // namespace

@@ -22,7 +22,7 @@ namespace json = boost::json;
 namespace clawtrace::cli {
 namespace {
 
-constexpr const char* kHelp = R"(usage: clawtrace import [--dry-run] FILE|DIR...
+constexpr const char* kHelp = R"(usage: clawtrace import [--dry-run] [--otlp] FILE|DIR...
 
 Imports traces into the store. Each file's format is recognised by the shape of its first
 non-blank line:
@@ -34,7 +34,12 @@ non-blank line:
     (its one LLM span per agent run is marked `detail: run`: per-call detail is missing);
   - OpenClaw session transcripts (~/.openclaw/agents/<agent>/sessions/<id>.jsonl); all
     transcripts of one command are read together, so a sub-agent's session links to the
-    sessions_spawn call of its parent.
+    sessions_spawn call of its parent;
+  - OTLP/JSON traces of GenAI-instrumented agents ({"resourceSpans": [...]}, one request
+    per line as a collector's file exporter writes them; --otlp also takes one
+    pretty-printed document): one session per trace, `chat` spans as LLM calls with
+    their gen_ai.usage.*, `execute_tool` spans as tool calls, `invoke_agent` spans as
+    sub-agents.
 A directory imports every *.jsonl file below it; - reads ClawTrace events from stdin.
 Session ids derive from the source's ids and a session already in the store is skipped,
 so importing again adds nothing. Costs are recomputed from ClawTrace's price table; where
@@ -44,6 +49,7 @@ too); the exit status is 1 if any was.
 
   --dry-run   print what would be imported (format, sessions, events per session) and
               write nothing
+  --otlp      read every FILE as OTLP/JSON traces, whatever its first line
 )";
 
 struct Input {
@@ -133,7 +139,7 @@ void compare_costs(const std::string& source, const std::vector<Event>& events, 
 
 class ImportCommand {
  public:
-  ImportCommand(const Globals& g, bool dry_run) : g_(g), dry_run_(dry_run) {}
+  ImportCommand(const Globals& g, bool dry_run, bool otlp) : g_(g), dry_run_(dry_run), otlp_(otlp) {}
 
   int run(const std::vector<std::string>& args) {
     std::vector<Input> inputs;
@@ -162,18 +168,20 @@ class ImportCommand {
         continue;
       }
       auto [n, line] = first_line(f);
-      in.format = n ? detect_format(line) : ImportFormat::native;
+      in.format = otlp_ ? ImportFormat::otlp : n ? detect_format(line) : ImportFormat::native;
       f.clear();
       f.seekg(0);
       if (in.format == ImportFormat::unknown) {
         error(in.path + ":" + std::to_string(n) + ": unknown shape: not ClawTrace events, the ClawTrace plugin's " +
-                  "events or an OpenClaw transcript: " + line.substr(0, 120),
+                  "events, an OpenClaw transcript or OTLP traces (--otlp): " + line.substr(0, 120),
               0);
         ++failed_;
       } else if (in.format == ImportFormat::native) {
         if (auto r = import_stream(in.path, f); r) return r;
       } else if (in.format == ImportFormat::clawtrace_plugin) {
         if (auto r = import_converted(in.path, in.format, convert_plugin(read_source(in.path, f))); r) return r;
+      } else if (in.format == ImportFormat::otlp) {
+        if (auto r = import_converted(in.path, in.format, convert_otlp(read_source(in.path, f))); r) return r;
       } else {
         transcripts.push_back(read_source(in.path, f));
       }
@@ -275,6 +283,7 @@ class ImportCommand {
  private:
   const Globals& g_;
   bool dry_run_;
+  bool otlp_;  // --otlp: every file is OTLP/JSON
   std::unique_ptr<Store> store_;
   fs::path scratch_;
   Result<pricing::PriceTable> pricing_ = fail("not loaded");
@@ -286,21 +295,21 @@ class ImportCommand {
 
 int cmd_import(const Globals& g, const std::vector<std::string>& args) {
   std::vector<std::string> inputs;
-  bool dry_run = false;
+  bool dry_run = false, otlp = false;
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
       std::fputs(kHelp, stdout);
       return 0;
     }
-    if (a == "--dry-run") {
-      dry_run = true;
+    if (a == "--dry-run" || a == "--otlp") {
+      (a == "--otlp" ? otlp : dry_run) = true;
       continue;
     }
     if (a != "-" && !a.empty() && a[0] == '-') return usage_error("import", "unknown option " + a);
     inputs.push_back(a);
   }
   if (inputs.empty()) return usage_error("import", "which file? (a path, a directory, or - for stdin)");
-  return ImportCommand(g, dry_run).run(inputs);
+  return ImportCommand(g, dry_run, otlp).run(inputs);
 }
 
 }  // namespace clawtrace::cli

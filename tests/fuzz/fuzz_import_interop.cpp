@@ -1,7 +1,7 @@
 // The interop converters (store/import_interop.h) on arbitrary bytes: never crash, errors
 // one line each and one per rejected line, every event in a session and well-typed.
 // Input: up to four files separated by NUL bytes, each split into lines; the first file
-// also goes through the plugin converter and format detection.
+// also goes through the plugin and OTLP converters and format detection.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -48,5 +48,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!files[0].lines.empty()) (void)clawtrace::detect_format(files[0].lines[0].text);
   check(clawtrace::convert_plugin(files[0]));
   check(clawtrace::convert_openclaw(files));
+  check(clawtrace::convert_otlp(files[0]));
   return 0;
 }
