@@ -34,7 +34,7 @@ std::string alnum(std::string_view id) {
 
 int64_t count(const json::object& o, std::string_view k) {
   const json::value* v = o.if_contains(k);
-  return v && v->is_number() ? v->to_number<int64_t>() : 0;
+  return v && v->is_number() ? json_fields::number_or<int64_t>(*v) : 0;
 }
 
 const json::object* object(const std::optional<Event>& e) { return e ? &e->data : nullptr; }
@@ -220,9 +220,10 @@ class Compiler {
         s.kind = "process";
         s.name = str(d, "name");
         s.args = shown(text::shell_join(json_fields::from_array(d.if_contains("argv"))));
-        if (auto* code = d.if_contains("exit_code"); code && code->is_number() && code->to_number<int>() != 0)
-          s.error = "exit " + std::to_string(code->to_number<int>());
-        if (auto* sig = d.if_contains("signal"); sig && sig->is_number()) s.error = "signal " + std::to_string(sig->to_number<int>());
+        if (auto* code = d.if_contains("exit_code"); code && code->is_number() && json_fields::number_or<int>(*code) != 0)
+          s.error = "exit " + std::to_string(json_fields::number_or<int>(*code));
+        if (auto* sig = d.if_contains("signal"); sig && sig->is_number())
+          s.error = "signal " + std::to_string(json_fields::number_or<int>(*sig));
         break;
       case SpanNode::Kind::subagent:
         s.kind = "subagent";

@@ -135,6 +135,9 @@ Decision admit(Patch& p, const CardFacts& f, const Options& o) {
   p.diagnostic_passed = p.type == "repair" && diagnosis_confirmed(p, f);
   if (!known_type(p.type)) return reject("unknown type '" + p.type + "' (preserve, prune or repair)");
   if (p.rule.empty()) return reject("empty rule");
+  // One line of SKILL.md: a line break could forge sections or bullets in the skill.
+  if (std::any_of(p.rule.begin(), p.rule.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    return reject("rule has a line break or control character: a rule is one line");
   if (p.rule.size() > o.max_rule_chars)
     return reject("rule longer than " + std::to_string(o.max_rule_chars) + " characters: a rule is one instruction");
   if (f.outcome.empty()) return reject("session " + p.source_session + " has no quality score");

@@ -101,7 +101,7 @@ Result<Response> post(const std::string& url, const std::string& body, const Pos
       return Response{last.status, std::move(last.body), attempt};
     if (!retryable(last) || attempt == attempts)
       return fail(url + ": " + describe(last) + " (" + std::to_string(attempt) + (attempt == 1 ? " attempt)" : " attempts)"));
-    const long wait = last.retry_after_s >= 0 ? std::min(last.retry_after_s * 1000, kMaxBackoffMs) : backoff;
+    const long wait = last.retry_after_s >= 0 ? std::min(last.retry_after_s, kMaxBackoffMs / 1000) * 1000 : backoff;
     std::this_thread::sleep_for(std::chrono::milliseconds(wait));
     backoff = std::min(backoff * 2, kMaxBackoffMs);
   }

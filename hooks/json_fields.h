@@ -10,13 +10,22 @@
 
 namespace clawtrace::json_fields {
 
+// A number as T when it converts exactly, else `fallback`: data may come from anywhere,
+// and to_number<T>() throws on 0.5 as an integer or on -1 as unsigned.
+template <class T>
+T number_or(const boost::json::value& v, T fallback = T{}) {
+  boost::system::error_code ec;
+  const T n = v.to_number<T>(ec);
+  return ec ? fallback : n;
+}
+
 inline std::string str(const boost::json::object& o, std::string_view key) {
   if (auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->get_string());
   return {};
 }
 
 inline uint64_t u64(const boost::json::object& o, std::string_view key) {
-  if (auto* v = o.if_contains(key); v && v->is_number()) return v->to_number<uint64_t>();
+  if (auto* v = o.if_contains(key); v && v->is_number()) return number_or<uint64_t>(*v);
   return 0;
 }
 

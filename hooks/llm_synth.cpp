@@ -214,7 +214,7 @@ TokenTotals token_totals_from_json(const json::value* v) {
   if (!o) return t;
   auto get = [&](std::string_view k) {
     const json::value* x = o->if_contains(k);
-    return x && x->is_number() ? x->to_number<int64_t>() : int64_t{0};
+    return x && x->is_number() ? json_fields::number_or<int64_t>(*x) : int64_t{0};
   };
   t.input = get("input");
   t.output = get("output");
@@ -260,7 +260,7 @@ Thread thread_from_json(const json::object& j) {
   t.id = str(j, "id");
   if (auto* m = j.if_contains("messages"); m && m->is_array())
     for (const auto& h : m->get_array())
-      if (h.is_number()) t.messages.push_back(h.to_number<uint64_t>());
+      if (h.is_number()) t.messages.push_back(json_fields::number_or<uint64_t>(h));
   t.system = u64(j, "system");
   t.last_ns = u64(j, "last_ns");
   if (std::string role = str(j, "role"); !role.empty()) t.role = role;

@@ -8,6 +8,7 @@
 #include "import.h"
 #include "import_interop.h"
 #include "import_interop_util.h"
+#include "json_fields.h"
 
 namespace json = boost::json;
 using namespace clawtrace::interop;
@@ -36,7 +37,7 @@ json::value any_value(const json::object& v) {
   if (const auto* s = v.if_contains("stringValue"); s && s->is_string()) return *s;
   if (const auto* i = v.if_contains("intValue")) {
     if (i->is_string()) return json::value(std::strtoll(i->get_string().c_str(), nullptr, 10));
-    if (i->is_number()) return json::value(i->to_number<int64_t>());
+    if (i->is_number()) return json::value(json_fields::number_or<int64_t>(*i));
   }
   if (const auto* d = v.if_contains("doubleValue"); d && d->is_number()) return d->to_number<double>();
   if (const auto* b = v.if_contains("boolValue"); b && b->is_bool()) return *b;
@@ -70,7 +71,7 @@ std::string Span::str(const std::string& k) const {
 int64_t Span::count(const std::string& k) const {
   auto it = attrs.find(k);
   if (it == attrs.end() || !it->second.is_number()) return 0;
-  return std::max<int64_t>(0, it->second.to_number<int64_t>());
+  return std::max<int64_t>(0, json_fields::number_or<int64_t>(it->second));
 }
 
 // The GenAI operation: gen_ai.operation.name, else guessed from the span name's verb.
@@ -86,7 +87,7 @@ uint64_t nanos(const json::object& s, std::string_view k) {
   const auto* v = s.if_contains(k);
   if (!v) return 0;
   if (v->is_string()) return std::strtoull(v->get_string().c_str(), nullptr, 10);
-  return v->is_number() ? v->to_number<uint64_t>() : 0;
+  return v->is_number() ? json_fields::number_or<uint64_t>(*v) : 0;
 }
 
 bool is_llm(const std::string& op) { return op == "chat" || op == "text_completion" || op == "generate_content"; }

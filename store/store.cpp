@@ -509,6 +509,30 @@ Result<void> Store::Impl::open_dbs(bool writable) {
       if (rc == MDB_INCOMPATIBLE) return not_ours(lmdb_error(rc));
       return db_error("creating tables", rc);
     };
+    // Schema 1 kept values as they were; one beginning with 0x00 or 0x01 (a blob of a
+    // string that starts with a control character) would read as packed under schema 2:
+    // escape those (0x00 + the value), as schema 2 writes them.
+    auto escape_marker_values = [&](MDB_txn* t, MDB_dbi dbi) -> Result<void> {
+      MDB_cursor* c = nullptr;
+      int crc = mdb_cursor_open(t, dbi, &c);
+      if (crc != 0) return lfail(crc);
+      std::vector<std::pair<std::string, std::string>> fix;
+      MDB_val k{}, v{};
+      for (crc = mdb_cursor_get(c, &k, &v, MDB_FIRST); crc == 0; crc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const auto* b = static_cast<const unsigned char*>(v.mv_data);
+        if (v.mv_size > 0 && b[0] <= 0x01)
+          fix.emplace_back(std::string(static_cast<const char*>(k.mv_data), k.mv_size),
+                           std::string(1, '\0') + std::string(static_cast<const char*>(v.mv_data), v.mv_size));
+      }
+      mdb_cursor_close(c);
+      if (crc != MDB_NOTFOUND) return lfail(crc);
+      for (const auto& [key, value] : fix) {
+        MDB_val fk = to_val(key), fv = to_val(value);
+        if (int prc = mdb_put(t, dbi, &fk, &fv, 0); prc != 0) return lfail(prc);
+      }
+      return {};
+    };
+    bool upgrading = false;
     int rc = mdb_dbi_open(txn, "meta", 0, &meta);
     if (rc == MDB_NOTFOUND) {
       // A fresh environment, unless its main table already holds something else.
@@ -534,11 +558,15 @@ Result<void> Store::Impl::open_dbs(bool writable) {
       MDB_val k = to_val("schema"), v = to_val(kSchema);
       rc = mdb_put(txn, meta, &k, &v, 0);
       if (rc != 0) return lfail(rc);
+      upgrading = true;
     }
     for (const auto& n : named) {
       rc = mdb_dbi_open(txn, n.name, MDB_CREATE, n.dbi);
       if (rc != 0) return lfail(rc);
     }
+    if (upgrading)
+      for (MDB_dbi dbi : {events, sessions, blobs, state})
+        if (auto r = escape_marker_values(txn, dbi); !r) return r;
     return {};
   });
 }

@@ -174,16 +174,39 @@ SpanTree build_span_tree(const std::string& root, const std::vector<SessionInfo>
   return tree;
 }
 
-Result<SpanTree> load_span_tree(Store& store, const std::string& root) {
+Result<SpanTreeLoader> SpanTreeLoader::open(Store& store) {
   auto all = store.sessions();
   if (!all) return fail(all.error());
+  SpanTreeLoader loader(store);
+  for (auto& s : *all) {
+    if (s.parent_session && *s.parent_session != s.id) loader.children_[*s.parent_session].push_back(s.id);
+    std::string id = s.id;
+    loader.sessions_.emplace(std::move(id), std::move(s));
+  }
+  return loader;
+}
+
+Result<SpanTree> SpanTreeLoader::load(const std::string& root) {
+  std::vector<SessionInfo> infos;
   std::map<std::string, std::vector<Event>> events;
-  for (const auto& id : subtree(root, *all)) {
-    auto ev = store.events(id);
+  std::vector<std::string> todo{root};
+  while (!todo.empty()) {
+    const std::string id = std::move(todo.back());
+    todo.pop_back();
+    if (events.count(id)) continue;
+    auto ev = store_->events(id);
     if (!ev) return fail("events of session " + id + ": " + ev.error());
     events.emplace(id, std::move(ev.value()));
+    if (auto it = sessions_.find(id); it != sessions_.end()) infos.push_back(it->second);
+    if (auto it = children_.find(id); it != children_.end()) todo.insert(todo.end(), it->second.begin(), it->second.end());
   }
-  return build_span_tree(root, *all, std::move(events));
+  return build_span_tree(root, infos, std::move(events));
+}
+
+Result<SpanTree> load_span_tree(Store& store, const std::string& root) {
+  auto loader = SpanTreeLoader::open(store);
+  if (!loader) return fail(loader.error());
+  return loader->load(root);
 }
 
 }  // namespace clawtrace

@@ -44,4 +44,19 @@ SpanTree build_span_tree(const std::string& root, const std::vector<SessionInfo>
 // The tree of `root` and the sessions below it, read from one store.
 [[nodiscard]] Result<SpanTree> load_span_tree(Store& store, const std::string& root);
 
+// Trees of many roots from one listing of the store's sessions (load_span_tree lists and
+// parses every session record each time: quadratic over a store's roots).
+class SpanTreeLoader {
+ public:
+  [[nodiscard]] static Result<SpanTreeLoader> open(Store& store);
+  [[nodiscard]] Result<SpanTree> load(const std::string& root);
+  const std::map<std::string, SessionInfo>& sessions() const { return sessions_; }
+
+ private:
+  explicit SpanTreeLoader(Store& store) : store_(&store) {}
+  Store* store_;
+  std::map<std::string, SessionInfo> sessions_;
+  std::map<std::string, std::vector<std::string>> children_;
+};
+
 }  // namespace clawtrace

@@ -342,3 +342,21 @@ TEST_F(OtlpExport, ImportOfTheExportGivesTheSameCallsTokensAndCost) {
 }
 
 }  // namespace
+
+namespace {
+
+// The endpoint's answer is untrusted: a partial success with a count that is not an
+// integer is reported, never a crash.
+TEST_F(OtlpExport, OddPartialSuccessIsReportedNotFatal) {
+  sink_.script({}, test::HttpSink::Reply(200, R"({"partialSuccess": {"rejectedSpans": 1.5e30, "errorMessage": "too old"}})"));
+  auto r = clawtrace({"export", kRoot, "--otlp", sink_.url()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  sink_.script({}, test::HttpSink::Reply(200, R"({"partialSuccess": {"rejectedSpans": "2", "errorMessage": "too old"}})"));
+  test::HttpSink other;
+  other.script({}, test::HttpSink::Reply(200, R"({"partialSuccess": {"rejectedSpans": "2", "errorMessage": "too old"}})"));
+  r = clawtrace({"export", kRoot, "--otlp", other.url()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("2 spans rejected: too old"), std::string::npos) << r.err;
+}
+
+}  // namespace

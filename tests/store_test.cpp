@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <lmdb.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -985,3 +986,57 @@ TEST_F(StoreTest, SchemaOneStoreReadsAndIsUpgradedWhenWritten) {
   }
   EXPECT_EQ(lmdb_get(dir_, "meta", "schema"), std::optional<std::string>("2"));
 }
+
+namespace {
+
+std::string sha256_raw(const std::string& bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+std::string hex_of(const std::string& raw) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) out += {kDigits[c >> 4], kDigits[c & 15]};
+  return out;
+}
+
+// Schema 1 kept a blob's bytes as they were: a string beginning with 0x00 or 0x01 (a tool
+// result starting with a control character) must not read as a packed value after the
+// upgrade to schema 2.
+TEST_F(StoreTest, SchemaOneBlobsBeginningWithMarkerBytesSurviveTheUpgrade) {
+  const uint64_t n = 0xd5;
+  const std::string id = hex_id(n);
+  { ASSERT_TRUE(open()); }
+  const std::string starts1 = std::string(1, '\x01') + std::string(5000, 'a');
+  const std::string starts0 = std::string(1, '\x00') + std::string(5000, 'b');
+  json::object data;
+  for (const auto& [name, bytes] : {std::pair<const char*, const std::string*>{"one", &starts1}, {"zero", &starts0}}) {
+    const std::string key = sha256_raw(*bytes);
+    lmdb_put(dir_, "blobs", key, *bytes);
+    data[name] = json::object{{"$blob", hex_of(key)}, {"len", bytes->size()}};
+  }
+  Event old = make_event(id, EventType::after_tool_call, {});
+  old.seq = 1;
+  json::object old_json = to_json(old);
+  old_json.erase("session");
+  old_json["data"] = data;
+  lmdb_put_event(dir_, n, 1, json::serialize(old_json));
+  lmdb_put(dir_, "sessions", std::string(event_key(n, 0), 0, 8), json::serialize(to_json(make_session(n, 400))));
+  lmdb_put(dir_, "by_start", std::string(event_key(400, n)), "");
+  lmdb_put_meta(dir_, "schema", "1");
+  for (int pass = 0; pass < 2; ++pass) {  // upgraded on the first open for writing; the same after
+    auto store = open();
+    ASSERT_TRUE(store);
+    auto events = store->events(id);
+    ASSERT_TRUE(events.ok()) << events.error();
+    ASSERT_EQ(events->size(), 1u);
+    EXPECT_EQ(events->at(0).data.at("one").as_string(), starts1);
+    EXPECT_EQ(events->at(0).data.at("zero").as_string(), starts0);
+  }
+  EXPECT_EQ(lmdb_get(dir_, "meta", "schema"), std::optional<std::string>("2"));
+}
+
+}  // namespace

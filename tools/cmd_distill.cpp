@@ -146,41 +146,6 @@ Result<std::vector<std::string>> select(Store& store, const Args& a) {
   return ids;
 }
 
-// Span trees of many roots from one listing of the store's sessions: load_span_tree lists
-// (and parses) every session for each root, which is quadratic over thousands of them.
-class TreeLoader {
- public:
-  TreeLoader(Store& store, std::vector<SessionInfo> all) : store_(store) {
-    for (auto& s : all) {
-      if (s.parent_session && *s.parent_session != s.id) children_[*s.parent_session].push_back(s.id);
-      std::string id = s.id;
-      sessions_.emplace(std::move(id), std::move(s));
-    }
-  }
-
-  Result<SpanTree> load(const std::string& root) {
-    std::vector<SessionInfo> infos;
-    std::map<std::string, std::vector<Event>> events;
-    std::vector<std::string> todo{root};
-    while (!todo.empty()) {
-      const std::string id = std::move(todo.back());
-      todo.pop_back();
-      if (events.count(id)) continue;
-      auto ev = store_.events(id);
-      if (!ev) return fail("events of session " + id + ": " + ev.error());
-      events.emplace(id, std::move(ev.value()));
-      if (auto it = sessions_.find(id); it != sessions_.end()) infos.push_back(it->second);
-      if (auto it = children_.find(id); it != children_.end()) todo.insert(todo.end(), it->second.begin(), it->second.end());
-    }
-    return build_span_tree(root, infos, events);
-  }
-
- private:
-  Store& store_;
-  std::map<std::string, SessionInfo> sessions_;
-  std::map<std::string, std::vector<std::string>> children_;
-};
-
 void progress(const char* what, size_t done, size_t total) {
   if (!isatty(2) || total < 20) return;
   std::fprintf(stderr, "\rdistill: %s %zu/%zu", what, done, total);
@@ -219,12 +184,11 @@ int cmd_distill(const Globals& g, const std::vector<std::string>& argv) {
   if (!store) return error(store.error());
   auto ids = select(**store, a);
   if (!ids) return error("distill: " + ids.error());
-  auto all = (*store)->sessions();
-  if (!all) return error(all.error());
-  TreeLoader trees(**store, std::move(all.value()));
+  auto trees = SpanTreeLoader::open(**store);
+  if (!trees) return error(trees.error());
   std::vector<card::Card> cards;
   for (const auto& id : *ids) {
-    auto tree = trees.load(id);
+    auto tree = trees->load(id);
     if (!tree) return error(tree.error());
     cards.push_back(card::compile(*tree, *prices));
     progress("reading cards", cards.size(), ids->size());

@@ -120,10 +120,12 @@ Result<std::vector<std::string>> select(Store& store, const std::vector<SessionI
 Result<std::vector<eval::Run>> load_runs(Store& store, const std::map<std::string, SessionInfo>& by_id,
                                          const std::vector<std::string>& ids, const pricing::PriceTable& prices) {
   std::vector<eval::Run> runs;
+  auto trees = SpanTreeLoader::open(store);
+  if (!trees) return fail(trees.error());
   for (const auto& id : ids) {
     auto info = by_id.find(id);
     if (info == by_id.end()) return fail("session " + id + " has no record in the store");
-    auto cost = session_cost(store, id, prices);
+    auto cost = session_cost(*trees, id, prices);
     if (!cost) return fail("session " + id + ": " + cost.error());
     runs.push_back({info->second, *cost});
   }

@@ -26,8 +26,8 @@ depth.
 using json_fields::str;
 
 std::string outcome(const json::object& d) {
-  if (auto* c = d.if_contains("exit_code"); c && c->is_number()) return "exit " + std::to_string(c->to_number<int>());
-  if (auto* s = d.if_contains("signal"); s && s->is_number()) return "signal " + std::to_string(s->to_number<int>());
+  if (auto* c = d.if_contains("exit_code"); c && c->is_number()) return "exit " + std::to_string(json_fields::number_or<int>(*c));
+  if (auto* s = d.if_contains("signal"); s && s->is_number()) return "signal " + std::to_string(json_fields::number_or<int>(*s));
   if (auto* e = d.if_contains("error"); e && e->is_string()) return std::string(e->get_string());
   if (auto* w = d.if_contains("waited"); w && w->is_bool() && !w->as_bool()) return "not waited for";
   return "running";
@@ -51,7 +51,7 @@ std::string one_line(std::string text, size_t max) {
 std::string num(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
   if (!v || !v->is_number()) return "?";
-  return std::to_string(v->to_number<int64_t>());
+  return std::to_string(json_fields::number_or<int64_t>(*v));
 }
 
 std::string llm_line(const SpanNode& n) {

@@ -95,10 +95,14 @@ int export_otlp(const Globals& g, const OtlpArgs& a, bool all, const std::vector
       }
     }
     auto stats = otlp::export_sessions(**store, roots, *prices, o);
-    if (!stats) return error("export: " + stats.error());
-    total.sessions += stats->sessions;
-    total.spans_sent += stats->spans_sent;
-    total.requests += stats->requests;
+    if (!stats && !a.continuous) return error("export: " + stats.error());
+    if (!stats) {  // the failing sessions were noted; the next pass tries them again
+      std::fprintf(stderr, "clawtrace: export: %s\n", stats.error().c_str());
+    } else {
+      total.sessions += stats->sessions;
+      total.spans_sent += stats->spans_sent;
+      total.requests += stats->requests;
+    }
     for (unsigned waited = 0; a.continuous && !g_stop && waited < a.interval_s * 10; ++waited)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
   } while (a.continuous && !g_stop);

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "import.h"
 #include "import_interop.h"
+#include "json_fields.h"
 #include "ingest.h"
 #include "pricing.h"
 
@@ -117,7 +118,7 @@ void compare_costs(const std::string& source, const std::vector<Event>& events, 
     pricing::Tokens t;
     auto n = [&](const char* k) {
       const auto* v = u->get_object().if_contains(k);
-      return v && v->is_number() ? v->to_number<int64_t>() : int64_t{0};
+      return v && v->is_number() ? json_fields::number_or<int64_t>(*v) : int64_t{0};
     };
     t = {n("input"), n("output"), n("cache_read"), n("cache_write"), 0, 0, n("reasoning")};
     const auto* m = e.data.if_contains("model");

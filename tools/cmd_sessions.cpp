@@ -27,11 +27,12 @@ std::string cell(const std::optional<double>& v, const char* fmt) {
 // calls roll up into it). Without prices, costs stay unknown rather than wrong.
 void add_costs(Store& store, std::vector<SessionInfo>& shown, std::vector<uint64_t>& unpriced) {
   auto prices = pricing::load_prices(std::nullopt);
-  if (!prices) return;
+  auto trees = SpanTreeLoader::open(store);
+  if (!prices || !trees) return;
   for (size_t i = 0; i < shown.size(); ++i) {
     SessionInfo& s = shown[i];
     if (s.parent_session && s.llm_calls == 0) continue;
-    auto cost = session_cost(store, s.id, *prices);
+    auto cost = session_cost(*trees, s.id, *prices);
     if (!cost || cost->llm_calls == 0) continue;
     s.cost_usd = cost->total_usd;
     unpriced[i] = cost->unpriced_calls;

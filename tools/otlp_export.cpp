@@ -7,6 +7,7 @@
 #include <deque>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "card.h"
@@ -75,10 +76,10 @@ struct StepCost {
 
 class SpanBuilder {
  public:
-  SpanBuilder(Store& store, const pricing::PriceTable& prices) : store_(store), prices_(prices) {}
+  SpanBuilder(SpanTreeLoader& trees, const pricing::PriceTable& prices) : trees_(trees), prices_(prices) {}
 
   Result<std::vector<json::object>> build(const std::string& root) {
-    auto tree = load_span_tree(store_, root);
+    auto tree = trees_.load(root);
     if (!tree) return fail(tree.error());
     tree_ = std::move(*tree);
     if (auto costs = collect_costs(root); !costs) return fail(costs.error());
@@ -106,7 +107,7 @@ class SpanBuilder {
       if (session == root) {
         c = card::compile(tree_, prices_);
       } else {
-        auto sub = load_span_tree(store_, session);
+        auto sub = trees_.load(session);
         if (!sub) return fail(sub.error());
         c = card::compile(*sub, prices_);
       }
@@ -206,8 +207,9 @@ class SpanBuilder {
         a.push_back(text_attr("process.executable.name", str(d, "name")));
         a.push_back(texts_attr("process.command_args", json_fields::from_array(d.if_contains("argv"))));
         if (auto* code = d.if_contains("exit_code"); code && code->is_number()) {
-          a.push_back(int_attr("process.exit.code", code->to_number<int64_t>()));
-          if (code->to_number<int64_t>() != 0) error = "exit " + std::to_string(code->to_number<int64_t>());
+          const int64_t exit_code = json_fields::number_or<int64_t>(*code);
+          a.push_back(int_attr("process.exit.code", exit_code));
+          if (exit_code != 0) error = "exit " + std::to_string(exit_code);
         }
         break;
       }
@@ -258,7 +260,7 @@ class SpanBuilder {
     else if (!str(*out, "error").empty()) error = str(*out, "error");
   }
 
-  Store& store_;
+  SpanTreeLoader& trees_;
   const pricing::PriceTable& prices_;
   SpanTree tree_;
   std::string trace_id_;
@@ -266,8 +268,9 @@ class SpanBuilder {
   std::map<std::string, double> session_cost_;
 };
 
-// The ledger: {"URL": {"SESSION": accepted spans}}, rewritten whole (temp file + rename)
-// after every accepted batch.
+// The ledger: {"URL": {"SESSION": {"accepted": N, "spans": M}}}, rewritten whole (temp
+// file + rename) after every accepted batch. A session is exported once it ended with
+// every session below it, so its spans (and their order) no longer change.
 class Ledger {
  public:
   explicit Ledger(std::filesystem::path file) : file_(std::move(file)) {
@@ -278,14 +281,15 @@ class Ledger {
     json::value v = json::parse(s.str(), ec);
     if (!ec && v.is_object()) doc_ = std::move(v.get_object());
   }
-  uint64_t accepted(const std::string& url, const std::string& session) const {
-    const auto* u = doc_.if_contains(url);
-    return u && u->is_object() ? json_fields::u64(u->get_object(), session) : 0;
+  uint64_t accepted(const std::string& url, const std::string& session) const { return field(url, session, "accepted"); }
+  bool done(const std::string& url, const std::string& session) const {
+    const uint64_t spans = field(url, session, "spans");
+    return spans > 0 && accepted(url, session) >= spans;
   }
-  Result<void> record(const std::string& url, const std::string& session, uint64_t spans) {
+  Result<void> record(const std::string& url, const std::string& session, uint64_t accepted, uint64_t spans) {
     json::value& u = doc_[url];
     if (!u.is_object()) u = json::object{};
-    u.get_object()[session] = spans;
+    u.get_object()[session] = json::object{{"accepted", accepted}, {"spans", spans}};
     std::error_code ec;
     std::filesystem::create_directories(file_.parent_path(), ec);
     const std::filesystem::path tmp = file_.string() + ".tmp" + std::to_string(::getpid());
@@ -299,9 +303,33 @@ class Ledger {
   }
 
  private:
+  uint64_t field(const std::string& url, const std::string& session, std::string_view key) const {
+    const auto* u = doc_.if_contains(url);
+    const auto* s = u && u->is_object() ? u->get_object().if_contains(session) : nullptr;
+    return s && s->is_object() ? json_fields::u64(s->get_object(), key) : 0;
+  }
+
   std::filesystem::path file_;
   json::object doc_;
 };
+
+// The first session still running in `root`'s tree (itself or any session below it).
+std::optional<std::string> running_in(const SpanTreeLoader& trees, const std::string& root) {
+  std::map<std::string, std::vector<std::string>> children;
+  for (const auto& [id, s] : trees.sessions())
+    if (s.parent_session && *s.parent_session != id) children[*s.parent_session].push_back(id);
+  std::vector<std::string> todo{root};
+  std::set<std::string> seen;
+  while (!todo.empty()) {
+    const std::string id = todo.back();
+    todo.pop_back();
+    if (!seen.insert(id).second) continue;
+    if (auto it = trees.sessions().find(id); it != trees.sessions().end() && it->second.status == SessionStatus::running)
+      return id;
+    for (const auto& c : children[id]) todo.push_back(c);
+  }
+  return std::nullopt;
+}
 
 // OTLP's partial success: the spans the endpoint says it rejected (not retryable).
 std::string partial_rejection(const std::string& body) {
@@ -312,7 +340,7 @@ std::string partial_rejection(const std::string& body) {
   if (!p || !p->is_object()) return "";
   const json::value* n = p->get_object().if_contains("rejectedSpans");
   const int64_t rejected = n && n->is_string() ? std::strtoll(n->get_string().c_str(), nullptr, 10)
-                           : n && n->is_number() ? n->to_number<int64_t>()
+                           : n && n->is_number() ? json_fields::number_or<int64_t>(*n)
                                                  : 0;
   if (rejected <= 0) return "";
   return std::to_string(rejected) + " spans rejected: " + str(p->get_object(), "errorMessage");
@@ -320,8 +348,9 @@ std::string partial_rejection(const std::string& body) {
 
 }  // namespace
 
-Result<std::vector<json::object>> session_spans(Store& store, const std::string& root, const pricing::PriceTable& prices) {
-  return SpanBuilder(store, prices).build(root);
+Result<std::vector<json::object>> session_spans(SpanTreeLoader& trees, const std::string& root,
+                                                const pricing::PriceTable& prices) {
+  return SpanBuilder(trees, prices).build(root);
 }
 
 json::object export_request(const SessionInfo& root, const std::vector<json::object>& spans) {
@@ -335,6 +364,32 @@ json::object export_request(const SessionInfo& root, const std::vector<json::obj
   return {{"resourceSpans", json::array{std::move(resource_spans)}}};
 }
 
+// One root session's spans, from where the ledger says the endpoint stopped accepting.
+static Result<void> export_one(SpanTreeLoader& trees, const std::string& id, const pricing::PriceTable& prices, const Options& o,
+                        const http::PostOptions& post, Ledger& ledger, Stats& stats) {
+  auto info = trees.sessions().find(id);
+  if (info == trees.sessions().end()) return fail("no session " + id);
+  auto spans = session_spans(trees, id, prices);
+  if (!spans) return fail(id + ": " + spans.error());
+  const size_t batch = std::max<size_t>(1, o.batch_spans);
+  for (size_t from = ledger.accepted(o.url, id); from < spans->size(); from += batch) {
+    const size_t to = std::min(spans->size(), from + batch);
+    const std::vector<json::object> part(spans->begin() + static_cast<std::ptrdiff_t>(from),
+                                         spans->begin() + static_cast<std::ptrdiff_t>(to));
+    auto response = http::post(o.url, json::serialize(export_request(info->second, part)), post);
+    ++stats.requests;
+    if (!response)
+      return fail(id + ": spans " + std::to_string(from) + "-" + std::to_string(to - 1) + " not accepted: " +
+                  response.error() + " (" + std::to_string(from) + " accepted before; a rerun resumes)");
+    if (const std::string rejected = partial_rejection(response->body); !rejected.empty())
+      if (o.on_note) o.on_note(id + ": " + rejected);
+    if (auto r = ledger.record(o.url, id, to, spans->size()); !r) return fail(r.error());
+    stats.spans_sent += to - from;
+  }
+  if (o.on_note) o.on_note(id + ": " + std::to_string(spans->size()) + " spans exported");
+  return {};
+}
+
 Result<Stats> export_sessions(Store& store, const std::vector<std::string>& roots, const pricing::PriceTable& prices,
                               const Options& o) {
   Stats stats;
@@ -342,41 +397,34 @@ Result<Stats> export_sessions(Store& store, const std::vector<std::string>& root
   auto note = [&](const std::string& s) {
     if (o.on_note) o.on_note(s);
   };
+  auto trees = SpanTreeLoader::open(store);
+  if (!trees) return fail(trees.error());
   http::PostOptions post = o.post;
   post.headers.push_back("Content-Type: application/json");
+  std::string first_error;
+  size_t failed = 0;
   for (const auto& id : roots) {
-    auto info = store.session(id);
-    if (!info) return fail(info.error());
-    if (!*info) return fail("no session " + id);
-    if ((*info)->status == SessionStatus::running) {
-      note(id + ": still running, not exported (it is exported once it ends)");
+    if (ledger.done(o.url, id)) {
+      note(id + ": already exported");
       ++stats.skipped;
       continue;
     }
-    auto spans = session_spans(store, id, prices);
-    if (!spans) return fail(id + ": " + spans.error());
-    size_t done = ledger.accepted(o.url, id);
-    if (done >= spans->size()) {
-      note(id + ": already exported (" + std::to_string(spans->size()) + " spans)");
+    if (auto running = running_in(*trees, id)) {
+      note(id + ": " + (*running == id ? "still running" : "session " + *running + " below it is still running") +
+           ", not exported yet (it is once the whole tree has ended)");
       ++stats.skipped;
       continue;
     }
-    for (size_t from = done; from < spans->size(); from += o.batch_spans) {
-      const size_t to = std::min(spans->size(), from + std::max<size_t>(1, o.batch_spans));
-      const std::vector<json::object> batch(spans->begin() + static_cast<std::ptrdiff_t>(from),
-                                            spans->begin() + static_cast<std::ptrdiff_t>(to));
-      auto response = http::post(o.url, json::serialize(export_request(**info, batch)), post);
-      ++stats.requests;
-      if (!response)
-        return fail(id + ": spans " + std::to_string(from) + "-" + std::to_string(to - 1) + " not accepted: " +
-                    response.error() + " (" + std::to_string(from) + " accepted before; a rerun resumes)");
-      if (const std::string rejected = partial_rejection(response->body); !rejected.empty()) note(id + ": " + rejected);
-      if (auto r = ledger.record(o.url, id, to); !r) return fail(r.error());
-      stats.spans_sent += to - from;
+    auto exported = export_one(*trees, id, prices, o, post, ledger, stats);
+    if (!exported) {
+      note(exported.error());
+      if (first_error.empty()) first_error = exported.error();
+      ++failed;
+      continue;
     }
     ++stats.sessions;
-    note(id + ": " + std::to_string(spans->size()) + " spans exported");
   }
+  if (failed) return fail(std::to_string(failed) + " of " + std::to_string(roots.size()) + " sessions not exported; first: " + first_error);
   return stats;
 }
 

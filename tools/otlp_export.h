@@ -16,13 +16,14 @@
 #include "pricing.h"
 #include "result.h"
 #include "store.h"
+#include "tree.h"
 
 namespace clawtrace::otlp {
 
 // The spans of `root`'s tree (its sub-sessions included), parents before children, each
 // in the OTLP/JSON encoding (hex ids, times as decimal strings, typed attributes). The same
 // store gives the same spans.
-[[nodiscard]] Result<std::vector<boost::json::object>> session_spans(Store& store, const std::string& root,
+[[nodiscard]] Result<std::vector<boost::json::object>> session_spans(SpanTreeLoader& trees, const std::string& root,
                                                                      const pricing::PriceTable& prices);
 
 // An ExportTraceServiceRequest of one resource (the root session) holding `spans`.
@@ -40,9 +41,10 @@ struct Stats {
   size_t sessions = 0, skipped = 0, spans_sent = 0, requests = 0;
 };
 
-// Exports each root session (ended ones only: a running session is skipped with a note).
-// Fails at the first batch the endpoint does not accept after retries; what was accepted
-// before stays recorded in the ledger.
+// Exports each root session whose whole tree has ended (else it is skipped with a note:
+// its spans would still change). A session whose batch the endpoint does not accept after
+// retries is noted and the others still go; the result then fails, naming the first.
+// What was accepted stays recorded in the ledger.
 [[nodiscard]] Result<Stats> export_sessions(Store& store, const std::vector<std::string>& roots,
                                             const pricing::PriceTable& prices, const Options& options);
 

@@ -21,8 +21,8 @@ SessionCost card_cost(const card::Card& card) {
   return c;
 }
 
-Result<SessionCost> session_cost(Store& store, const std::string& id, const pricing::PriceTable& prices) {
-  auto tree = load_span_tree(store, id);
+Result<SessionCost> session_cost(SpanTreeLoader& trees, const std::string& id, const pricing::PriceTable& prices) {
+  auto tree = trees.load(id);
   if (!tree) return Error{tree.error()};
   return card_cost(card::compile(*tree, prices));
 }

@@ -10,6 +10,7 @@
 #include "pricing.h"
 #include "result.h"
 #include "store.h"
+#include "tree.h"
 
 namespace clawtrace::cli {
 
@@ -28,7 +29,8 @@ struct SessionCost {
 // (card::Step::output_usd); the rest of its cost is its input side.
 SessionCost card_cost(const card::Card& card);
 
-// Loads the session's span tree, compiles its card and splits it.
-Result<SessionCost> session_cost(Store& store, const std::string& id, const pricing::PriceTable& prices);
+// Loads the session's span tree, compiles its card and splits it. Many sessions: one
+// loader (one listing of the store's sessions) for all.
+Result<SessionCost> session_cost(SpanTreeLoader& trees, const std::string& id, const pricing::PriceTable& prices);
 
 }  // namespace clawtrace::cli
