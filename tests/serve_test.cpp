@@ -234,6 +234,27 @@ TEST_F(Serve, SpanPayloadsInFull) {
   ASSERT_EQ(l.status, 200);
   EXPECT_TRUE(l.json().at("open").at("data").as_object().contains("messages_added"));
   EXPECT_EQ(l.json().at("close").at("type").as_string(), "llm_output");
+  // A sub-agent that ran as a process shares its id with its session: the node's session
+  // tells them apart.
+  std::string sub, sub_session, child_session;
+  walk(tree, [&](const json::object& n, int) {
+    if (n.at("kind") == "subagent" && sub.empty()) {
+      sub = n.at("id").as_string();
+      sub_session = n.at("session").as_string();
+    }
+  });
+  walk(tree, [&](const json::object& n, int) {
+    if (n.at("kind") == "session" && n.at("id") == sub.c_str()) child_session = n.at("session").as_string();
+  });
+  ASSERT_FALSE(sub.empty());
+  Reply as_subagent = get("/api/sessions/" + id + "/spans/" + sub + "?session=" + sub_session);
+  EXPECT_EQ(as_subagent.json().at("open").at("type").as_string(), "subagent_spawned");
+  if (!child_session.empty()) {
+    Reply as_session = get("/api/sessions/" + id + "/spans/" + sub + "?session=" + child_session);
+    EXPECT_EQ(as_session.json().at("open").at("type").as_string(), "session_start");
+  }
+  EXPECT_EQ(get("/api/sessions/" + id + "/spans/" + sub + "?session=xyz").status, 400);
+  EXPECT_EQ(get("/api/sessions/" + id + "/spans/" + sub + "?session=ffffffffffffffff").status, 404);
 }
 
 TEST_F(Serve, ServesThePageFromTheBinary) {

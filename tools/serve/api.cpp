@@ -383,8 +383,9 @@ Response Api::session(const std::string& id, const std::string& rest, const std:
   const bool is_card = rest == "/card";
   const bool is_span = rest.rfind("/spans/", 0) == 0;
   if (!rest.empty() && !is_card && !is_span) return error_response(404, "no such endpoint: /api/sessions/" + id + cut_utf8(rest, 80));
-  if (auto bad = unknown_parameter(query, is_card ? std::initializer_list<std::string_view>{"format", "top"}
-                                                  : std::initializer_list<std::string_view>{}))
+  if (auto bad = unknown_parameter(query, is_card   ? std::initializer_list<std::string_view>{"format", "top"}
+                                         : is_span ? std::initializer_list<std::string_view>{"session"}
+                                                   : std::initializer_list<std::string_view>{}))
     return error_response(400, *bad);
   size_t top = 10;
   if (query.count("top")) {
@@ -404,7 +405,9 @@ Response Api::session(const std::string& id, const std::string& rest, const std:
   auto tree = load_span_tree(**store, *resolved);
   if (!tree) return error_response(500, tree.error());
   if (is_span) {
-    auto found = span_json(*tree, span);
+    const std::string in_session = query.count("session") ? query.at("session") : "";
+    if (!in_session.empty() && !is_hex_id(in_session)) return error_response(400, "session must be a session id");
+    auto found = span_json(*tree, span, in_session);
     if (!found) return error_response(404, "session " + *resolved + " has no span '" + span + "'");
     return json_response(200, *found);
   }

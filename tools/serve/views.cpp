@@ -330,9 +330,9 @@ json::object tree_json(const SpanTree& tree, const card::Card& card, const prici
   return writer.node(0, card);
 }
 
-std::optional<json::object> span_json(const SpanTree& tree, std::string_view span) {
+std::optional<json::object> span_json(const SpanTree& tree, std::string_view span, std::string_view session) {
   for (const SpanNode& n : tree.nodes) {
-    if (n.span != span) continue;
+    if (n.span != span || (!session.empty() && n.session != session)) continue;
     return json::object{{"id", n.span},
                         {"kind", kind_name(n.kind)},
                         {"session", n.session},

@@ -49,7 +49,9 @@ boost::json::object card_json(const card::Card& card, size_t top);
 boost::json::object tree_json(const SpanTree& tree, const card::Card& card, const pricing::PriceTable& prices);
 
 // One span in full: its opening and closing events, nothing cut. nullopt: no such span.
-std::optional<boost::json::object> span_json(const SpanTree& tree, std::string_view span);
+// A sub-agent that ran as a process and its session share an id; `session` (whose events
+// describe the span: the tree node's "session") tells them apart, else the first wins.
+std::optional<boost::json::object> span_json(const SpanTree& tree, std::string_view span, std::string_view session = {});
 
 // Cuts text to at most `limit` bytes on a UTF-8 boundary.
 std::string cut_utf8(std::string_view text, size_t limit);

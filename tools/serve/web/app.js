@@ -227,7 +227,7 @@ function ganttView(root) {
     const width = node.duration_s === null ? 100 - left : node.duration_s / end * 100;
     const detail = [node.kind + ' ' + (nodeLabel(node) || node.id), 'start ' + seconds(node.start_s) + ', took ' + seconds(node.duration_s),
       node.cost_usd === null ? '' : 'cost ' + usd(node.cost_usd) + ' (' + pct(node.share) + ')', preview(node).slice(0, 200)].filter(Boolean).join('\n');
-    const bar = el('div', { class: 'bar kind-' + node.kind + (node.open ? ' open' : ''), 'data-testid': 'gantt-bar', 'data-id': node.id,
+    const bar = el('div', { class: 'bar kind-' + node.kind + (node.open ? ' open' : ''), 'data-testid': 'gantt-bar', 'data-id': node.id, 'data-kind': node.kind,
       style: 'left:' + left + '%;width:' + width + '%' });
     bar.addEventListener('mousemove', (ev) => showTip(ev, detail));
     bar.addEventListener('mouseleave', hideTip);
@@ -242,7 +242,7 @@ function ganttView(root) {
 async function showSpan(sessionId, n, panel) {
   panel.replaceChildren(el('p', { class: 'muted', text: 'loading ' + n.id + '…' }));
   try {
-    const span = await api('/api/sessions/' + sessionId + '/spans/' + encodeURIComponent(n.id));
+    const span = await api('/api/sessions/' + sessionId + '/spans/' + encodeURIComponent(n.id) + '?session=' + n.session);
     const kids = [el('h2', { text: n.kind + ' ' + (nodeLabel(n) || n.id) }),
       el('p', { class: 'muted', text: 'span ' + n.id + ' · start ' + seconds(n.start_s) + ' · took ' + seconds(n.duration_s) +
         (n.cost_usd === null ? '' : ' · ' + usd(n.cost_usd) + ' (' + pct(n.share) + ')') })];
@@ -275,7 +275,7 @@ async function renderSession(id) {
     const waste = findings.length ? el('div', { class: 'card' }, el('h2', { text: 'Redundancy' }),
       ...findings.map(f => el('div', { class: 'finding' }, el('b', { text: f.kind + ' · ' + usd(f.wasted_usd) + ' wasted' }), ' ', f.reason))) : null;
     app.replaceChildren(head, waste,
-      el('div', { class: 'two' },
+      el('div', { class: 'split' },
         el('div', { class: 'card' }, el('h2', { text: 'Execution path' }), treeView(data.tree, findings, (n) => showSpan(s.id, n, detail))),
         detail),
       el('div', { class: 'card' }, el('h2', { text: 'Timeline' }), ganttView(data.tree)));
