@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -146,6 +148,88 @@ TEST_F(Browser, OverviewTreeAndGantt) {
   EXPECT_TRUE(seen.at("errors").as_array().empty()) << seen.at("errors");
   for (const char* shot : {"overview.png", "session.png", "session-detail.png"})
     EXPECT_GT(fs::file_size(shots / shot), 1000u) << shot;
+}
+
+// 10,000 small sessions tagged batch=b0…b9 and one session of 5,000 spans (2,500 LLM calls,
+// each with a tool call), as JSON lines for `clawtrace import`.
+void write_large_store_events(const fs::path& file, const std::string& big_id) {
+  std::ofstream out(file);
+  uint64_t seq = 0;
+  auto event = [&](uint64_t t, const char* type, const std::string& session, const std::string& span,
+                   const std::string& parent, json::object data) {
+    json::object e{{"seq", ++seq}, {"t_ns", t}, {"type", type}, {"session", session}, {"span", span},
+                   {"parent", parent.empty() ? json::value(nullptr) : json::value(parent)}, {"data", std::move(data)}};
+    out << json::serialize(e) << "\n";
+  };
+  auto hex = [](uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return std::string(buf);
+  };
+  auto llm = [&](uint64_t t, const std::string& s, const std::string& span, int64_t cache_read, json::array tool_calls) {
+    event(t, "llm_input", s, span, s, {{"provider", "anthropic"}, {"model", "claude-sonnet-4-5"}, {"thread", "t"},
+          {"thread_role", "main"}, {"messages_added", json::array{json::object{{"role", "user"}, {"content", "go"}}}}});
+    event(t + 2000000, "llm_output", s, span, s, {{"model_returned", "claude-sonnet-4-5"},
+          {"usage", {{"input", 100}, {"output", 20}, {"cache_read", cache_read}, {"cache_write", 50}, {"reasoning", 0}}},
+          {"tool_calls", std::move(tool_calls)}, {"text", "ok"}});
+  };
+  const uint64_t t0 = 1795791496000000000ull;
+  for (uint64_t i = 0; i < 10000; ++i) {
+    seq = 0;
+    const std::string s = hex(0x1000000 + i), start_t = std::to_string(i);
+    const uint64_t t = t0 + i * 1000000000ull;
+    event(t, "session_start", s, s, "", {{"pid", 100 + i}, {"ppid", 1}, {"argv", json::array{"agent", start_t}},
+          {"cwd", "/tmp"}, {"tags", {{"batch", "b" + std::to_string(i % 10)}}}, {"name", "run" + start_t}});
+    llm(t + 1000, s, hex(0x5000000 + i), static_cast<int64_t>(i % 500), {});
+    event(t + 3000000, "session_end", s, s, "", {{"exit_code", 0}});
+  }
+  seq = 0;
+  uint64_t t = t0 + 20000 * 1000000000ull;
+  event(t, "session_start", big_id, big_id, "", {{"pid", 9}, {"ppid", 1}, {"argv", json::array{"big"}}, {"cwd", "/tmp"},
+        {"tags", json::object{}}, {"name", "big"}});
+  for (uint64_t k = 0; k < 2500; ++k) {
+    const std::string call = hex(0x7000000 + k), tool = hex(0x8000000 + k), id = "c" + std::to_string(k);
+    t += 3000000;
+    llm(t, big_id, call, static_cast<int64_t>(1000 + k), json::array{json::object{{"id", id}, {"name", "read"}, {"arguments", "{}"}}});
+    event(t + 2000000, "before_tool_call", big_id, tool, call, {{"source", "model"}, {"id", id}, {"name", "read"}, {"arguments", "{\"n\":" + std::to_string(k) + "}"}});
+    event(t + 2500000, "after_tool_call", big_id, tool, call, {{"source", "model"}, {"id", id}, {"name", "read"},
+          {"result", std::string(100, 'x')}, {"is_error", false}});
+  }
+  event(t + 3000000, "session_end", big_id, big_id, "", {{"exit_code", 0}});
+}
+
+// The figures in bench/README.md come from this test's output.
+TEST_F(Browser, StaysResponsiveWith10000SessionsAndA5000SpanSession) {
+  test::TempDir dir("clawtrace-browser-large");
+  const fs::path store = dir.path() / "store", events = dir.path() / "large.jsonl";
+  const std::string big = "0000000009999999";
+  write_large_store_events(events, big);
+  auto imported = test::run_process({CT_CLAWTRACE, "--store", store.string(), "import", events.string()}, test_env(dir.path()), 300);
+  ASSERT_EQ(imported.status, 0) << imported.err;
+  Server server(store, dir.path(), {});
+  ASSERT_GT(server.port(), 0) << server.banner();
+  json::value detail = http(server.url("/api/sessions/" + big)).json();
+  size_t spans = 0;
+  walk(detail.at("tree").as_object(), [&](const json::object&, const std::vector<std::string>&) { ++spans; });
+  ASSERT_EQ(spans, 5001u);  // the session and its 5,000 spans
+  auto r = test::run_process({"node", CT_RESPONSIVENESS_SCRIPT, server.url("/"), big, "batch=b3", std::to_string(spans)},
+                             {"PATH=" + env_or("PATH", "/usr/bin:/bin"), "HOME=" + env_or("HOME", "/tmp"),
+                              "NODE_PATH=" + modules_, "CHROMIUM=" + chromium_},
+                             300, true);
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  std::printf("responsiveness (ms): %s", r.out.c_str());
+  boost::system::error_code ec;
+  json::value seen = json::parse(r.out, ec);
+  ASSERT_FALSE(ec) << r.out;
+  EXPECT_EQ(seen.at("overview_total").as_string(), "10,001");
+  EXPECT_EQ(seen.at("big_session_nodes").to_number<size_t>(), spans);
+  // Generous bounds (a shared 2-core machine); the measured figures are far below.
+  EXPECT_LT(seen.at("overview_ms").to_number<double>(), 15000);
+  EXPECT_LT(seen.at("filter_ms").to_number<double>(), 5000);
+  EXPECT_LT(seen.at("big_session_ms").to_number<double>(), 20000);
+  EXPECT_LT(seen.at("collapse_ms").to_number<double>(), 1000);
+  EXPECT_LT(seen.at("payload_ms").to_number<double>(), 3000);
+  EXPECT_LT(seen.at("hover_ms").to_number<double>(), 3000);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@ foreach(t serve_tests serve_browser_tests)
   target_compile_definitions(${t} PRIVATE CT_CLAWTRACE="$<TARGET_FILE:clawtrace>"
     CT_GOLDEN="${CMAKE_CURRENT_LIST_DIR}/compiler/golden"
     CT_BROWSER_SCRIPT="${CMAKE_CURRENT_LIST_DIR}/browser/dashboard.cjs"
+    CT_RESPONSIVENESS_SCRIPT="${CMAKE_CURRENT_LIST_DIR}/browser/responsiveness.cjs"
     CT_ARTEFACTS="${CMAKE_BINARY_DIR}/artefacts/serve")
   add_dependencies(${t} clawtrace)
 endforeach()

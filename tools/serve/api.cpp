@@ -324,16 +324,26 @@ Result<SessionSummary> Api::summary_of(Store& store, const SessionInfo& s,
                                        const std::multimap<std::string, const SessionInfo*>& children) {
   // The summary depends on the events of the session and of every session below it.
   std::string key;
-  std::vector<const SessionInfo*> todo{&s};
-  for (size_t i = 0; i < todo.size() && i < 100000; ++i) {
-    key += todo[i]->id + ':' + std::to_string(todo[i]->events) + ':' + std::string(to_string(todo[i]->status)) + ';';
-    auto [from, to] = children.equal_range(todo[i]->id);
-    for (auto it = from; it != to; ++it) todo.push_back(it->second);
+  std::vector<const SessionInfo*> below{&s};
+  std::set<std::string> seen{s.id};  // parent links from imported data may form a cycle
+  for (size_t i = 0; i < below.size(); ++i) {
+    key += below[i]->id + ':' + std::to_string(below[i]->events) + ':' + std::string(to_string(below[i]->status)) + ';';
+    auto [from, to] = children.equal_range(below[i]->id);
+    for (auto it = from; it != to; ++it)
+      if (seen.insert(it->second->id).second) below.push_back(it->second);
   }
   if (auto it = cache_.find(s.id); it != cache_.end() && it->second.key == key) return it->second.summary;
-  auto tree = load_span_tree(store, s.id);
-  if (!tree) return Error{tree.error()};
-  SessionSummary summary = summarize(*tree, card::compile(*tree, prices_), prices_);
+  // Not load_span_tree: it lists every session of the store again, once per session shown.
+  std::vector<SessionInfo> infos;
+  std::map<std::string, std::vector<Event>> events;
+  for (const SessionInfo* info : below) {
+    auto ev = store.events(info->id);
+    if (!ev) return Error{ev.error()};
+    events.emplace(info->id, std::move(*ev));
+    infos.push_back(*info);
+  }
+  const SpanTree tree = build_span_tree(s.id, infos, std::move(events));
+  SessionSummary summary = summarize(tree, card::compile(tree, prices_), prices_);
   cache_[s.id] = {key, summary};
   return summary;
 }
