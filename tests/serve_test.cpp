@@ -296,6 +296,51 @@ TEST_F(Serve, NonLoopbackBindWithoutATokenGetsAGeneratedOne) {
   EXPECT_NE(other.token(), open_to_all.token());  // random, not fixed
 }
 
+// Two tasks, each run once per condition (cond=a, cond=b), with a score.
+void write_eval_events(const fs::path& file) {
+  std::ofstream out(file);
+  int n = 0;
+  for (const char* task : {"t1", "t2"})
+    for (const char* cond : {"a", "b"}) {
+      ++n;
+      const std::string s = "00000000000e" + std::to_string(1000 + n), span = "00000000000f" + std::to_string(1000 + n);
+      const uint64_t t = 1795791496000000000ull + static_cast<uint64_t>(n) * 1000000000ull;
+      const int64_t output = cond[0] == 'a' ? 100 : 50;
+      json::object tags{{"task", task}, {"cond", cond}};
+      auto line = [&](uint64_t at, const char* type, const std::string& sp, json::value parent, json::object data) {
+        out << json::serialize(json::object{{"t_ns", at}, {"type", type}, {"session", s}, {"span", sp},
+                                            {"parent", parent}, {"data", std::move(data)}}) << "\n";
+      };
+      line(t, "session_start", s, nullptr, {{"pid", n}, {"ppid", 1}, {"argv", json::array{"agent"}}, {"cwd", "/"}, {"tags", tags}});
+      line(t + 1000, "llm_input", span, json::value(s), {{"provider", "openai"}, {"model", "gpt-4o-2024-08-06"}});
+      line(t + 2000, "llm_output", span, json::value(s), {{"model_returned", "gpt-4o-2024-08-06"},
+           {"usage", {{"input", 1000}, {"output", output}, {"cache_read", 0}, {"cache_write", 0}, {"reasoning", 0}}}});
+      line(t + 3000, "session_end", s, nullptr, {{"exit_code", 0}});
+    }
+}
+
+TEST_F(Serve, EvalComparesTwoConditions) {
+  test::TempDir dir("clawtrace-serve-eval");
+  const fs::path store = dir.path() / "store", events = dir.path() / "eval.jsonl";
+  write_eval_events(events);
+  auto r = test::run_process({CT_CLAWTRACE, "--store", store.string(), "import", events.string()}, test_env(home()), 60);
+  ASSERT_EQ(r.status, 0) << r.err;
+  Server server(store, home(), {});
+  ASSERT_GT(server.port(), 0) << server.banner();
+  Reply ok = http(server.url("/api/eval?baseline=cond%3Da&treated=cond%3Db"));
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto cli = test::run_process({CT_CLAWTRACE, "--store", store.string(), "eval", "--baseline", "cond=a", "--treated", "cond=b", "--json"},
+                               test_env(home()), 60);
+  ASSERT_EQ(cli.status, 0) << cli.err;
+  EXPECT_EQ(ok.json(), json::parse(cli.out));  // the same report as the command
+  EXPECT_EQ(ok.json().at("tasks").as_array().size(), 2u);
+  EXPECT_EQ(http(server.url("/api/eval?baseline=cond%3Da&treated=cond%3Db&format=costs.svg")).content_type, "image/svg+xml");
+  EXPECT_EQ(http(server.url("/api/eval?baseline=cond%3Da")).status, 400);
+  EXPECT_EQ(http(server.url("/api/eval?baseline=cond%3Da&treated=cond%3Dnone")).status, 400);
+  EXPECT_EQ(http(server.url("/api/eval?baseline=cond%3Da&treated=cond%3Da")).status, 400);
+  EXPECT_EQ(http(server.url("/api/eval?baseline=cond%3Da&treated=cond%3Db&format=png")).status, 400);
+}
+
 TEST_F(Serve, CommandLineErrors) {
   EXPECT_NE(clawtrace({"serve", "--port", "70000"}).status, 0);
   EXPECT_NE(clawtrace({"serve", "--bind", "0.0.0.0", "--token", ""}).status, 0);

@@ -8,6 +8,8 @@
 
 #include "assets.h"
 #include "card.h"
+#include "eval.h"
+#include "session_cost.h"
 #include "tree.h"
 
 namespace clawtrace::serve {
@@ -303,6 +305,7 @@ Response Api::handle(const Request& request) try {
   if (!authorized(request, query))
     return error_response(401, "a token is required: Authorization: Bearer TOKEN, or ?token=TOKEN in the address");
   if (*path == "/api/sessions") return sessions(query, all);
+  if (*path == "/api/eval") return eval(query, all);
   constexpr std::string_view prefix = "/api/sessions/";
   if (path->rfind(prefix, 0) == 0) {
     const std::string rest = path->substr(prefix.size());
@@ -320,32 +323,116 @@ Response Api::handle(const Request& request) try {
   return error_response(500, std::string("internal error: ") + e.what());
 }
 
-Result<SessionSummary> Api::summary_of(Store& store, const SessionInfo& s,
-                                       const std::multimap<std::string, const SessionInfo*>& children) {
-  // The summary depends on the events of the session and of every session below it.
-  std::string key;
+// The sessions below `s` (and `s`), each once: parent links from imported data may form a cycle.
+static std::vector<const SessionInfo*> family_of(const SessionInfo& s, const std::multimap<std::string, const SessionInfo*>& children) {
   std::vector<const SessionInfo*> below{&s};
-  std::set<std::string> seen{s.id};  // parent links from imported data may form a cycle
+  std::set<std::string> seen{s.id};
   for (size_t i = 0; i < below.size(); ++i) {
-    key += below[i]->id + ':' + std::to_string(below[i]->events) + ':' + std::string(to_string(below[i]->status)) + ';';
     auto [from, to] = children.equal_range(below[i]->id);
     for (auto it = from; it != to; ++it)
       if (seen.insert(it->second->id).second) below.push_back(it->second);
   }
-  if (auto it = cache_.find(s.id); it != cache_.end() && it->second.key == key) return it->second.summary;
-  // Not load_span_tree: it lists every session of the store again, once per session shown.
+  return below;
+}
+
+// Not load_span_tree: it lists every session of the store again, once per session shown.
+static Result<SpanTree> tree_of(Store& store, const SessionInfo& s, const std::vector<const SessionInfo*>& family) {
   std::vector<SessionInfo> infos;
   std::map<std::string, std::vector<Event>> events;
-  for (const SessionInfo* info : below) {
+  for (const SessionInfo* info : family) {
     auto ev = store.events(info->id);
     if (!ev) return Error{ev.error()};
     events.emplace(info->id, std::move(*ev));
     infos.push_back(*info);
   }
-  const SpanTree tree = build_span_tree(s.id, infos, std::move(events));
-  SessionSummary summary = summarize(tree, card::compile(tree, prices_), prices_);
+  return build_span_tree(s.id, infos, std::move(events));
+}
+
+Result<card::Card> Api::card_of(Store& store, const SessionInfo& s,
+                                const std::multimap<std::string, const SessionInfo*>& children) {
+  auto tree = tree_of(store, s, family_of(s, children));
+  if (!tree) return Error{tree.error()};
+  return card::compile(*tree, prices_);
+}
+
+Result<SessionSummary> Api::summary_of(Store& store, const SessionInfo& s,
+                                       const std::multimap<std::string, const SessionInfo*>& children) {
+  // The summary depends on the events of the session and of every session below it.
+  const auto family = family_of(s, children);
+  std::string key;
+  for (const SessionInfo* info : family)
+    key += info->id + ':' + std::to_string(info->events) + ':' + std::string(to_string(info->status)) + ';';
+  if (auto it = cache_.find(s.id); it != cache_.end() && it->second.key == key) return it->second.summary;
+  auto tree = tree_of(store, s, family);
+  if (!tree) return Error{tree.error()};
+  SessionSummary summary = summarize(*tree, card::compile(*tree, prices_), prices_);
   cache_[s.id] = {key, summary};
   return summary;
+}
+
+// GET /api/eval: `clawtrace eval` over HTTP. A selector is a root session's id, a unique
+// prefix, last, or K=V (every root session with that tag); several, comma-separated.
+Response Api::eval(const std::map<std::string, std::string>& query, const std::multimap<std::string, std::string>& all) {
+  if (auto bad = unknown_parameter(query, {"baseline", "treated", "task_tag", "format"})) return error_response(400, *bad);
+  const std::string format = query.count("format") ? query.at("format") : "json";
+  if (format != "json" && format != "outcomes.svg" && format != "costs.svg" && format != "text")
+    return error_response(400, "format must be json, text, outcomes.svg or costs.svg, not '" + format + "'");
+  if (!query.count("baseline") || !query.count("treated"))
+    return error_response(400, "eval needs baseline=SEL and treated=SEL (ids, prefixes, last or K=V)");
+  auto store = open_store(config_.store_dir);
+  if (!store) return error_response(503, store.error());
+  auto listed = (*store)->sessions();
+  if (!listed) return error_response(503, listed.error());
+  std::multimap<std::string, const SessionInfo*> children;
+  std::map<std::string, const SessionInfo*> by_id;
+  for (const auto& s : *listed) {
+    by_id[s.id] = &s;
+    if (s.parent_session) children.emplace(*s.parent_session, &s);
+  }
+  std::set<std::string> used;
+  auto runs_of = [&](const std::string& side, std::vector<eval::Run>& runs) -> std::optional<std::string> {
+    for (auto [from, to] = all.equal_range(side); from != to; ++from) {
+      std::string_view items = from->second;
+      while (!items.empty()) {
+        const size_t comma = std::min(items.find(','), items.size());
+        const std::string item(items.substr(0, comma));
+        items.remove_prefix(std::min(comma + 1, items.size()));
+        if (item.empty()) continue;
+        std::vector<const SessionInfo*> picked;
+        if (const size_t eq = item.find('='); eq != std::string::npos) {
+          if (eq == 0) return side + ": '" + cut_utf8(item, 80) + "' has no tag key (K=V)";
+          for (const auto& s : *listed) {
+            auto it = s.tags.find(item.substr(0, eq));
+            if (!s.parent_session && it != s.tags.end() && it->second == item.substr(eq + 1)) picked.push_back(&s);
+          }
+          if (picked.empty()) return side + ": no root session is tagged " + cut_utf8(item, 80);
+        } else {
+          auto id = (*store)->resolve(item);
+          if (!id || !by_id.count(*id)) return side + ": " + (id ? "no session " + *id : id.error());
+          picked.push_back(by_id.at(*id));
+        }
+        for (const SessionInfo* s : picked) {
+          if (!used.insert(side + s->id).second) continue;
+          auto card = card_of(**store, *s, children);
+          if (!card) return "session " + s->id + ": " + card.error();
+          runs.push_back({*s, cli::card_cost(*card)});
+        }
+      }
+    }
+    return std::nullopt;
+  };
+  std::vector<eval::Run> baseline, treated;
+  if (auto bad = runs_of("baseline", baseline)) return error_response(400, *bad);
+  if (auto bad = runs_of("treated", treated)) return error_response(400, *bad);
+  eval::Options options;
+  if (query.count("task_tag")) options.task_tag = query.at("task_tag");
+  auto report = eval::evaluate(baseline, treated, options);
+  if (!report) return error_response(400, report.error());
+  if (format == "json") return json_response(200, eval::to_json(*report));
+  Response r;
+  r.content_type = format == "text" ? "text/plain; charset=utf-8" : "image/svg+xml";
+  r.body = format == "text" ? eval::to_table(*report) : format == "outcomes.svg" ? eval::outcomes_svg(*report) : eval::task_costs_svg(*report);
+  return r;
 }
 
 Response Api::sessions(const std::map<std::string, std::string>& query, const std::multimap<std::string, std::string>& all) {

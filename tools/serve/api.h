@@ -48,8 +48,11 @@ class Api {
   bool authorized(const Request& request, const std::map<std::string, std::string>& query) const;
   Response sessions(const std::map<std::string, std::string>& query, const std::multimap<std::string, std::string>& all);
   Response session(const std::string& id, const std::string& rest, const std::map<std::string, std::string>& query);
+  Response eval(const std::map<std::string, std::string>& query, const std::multimap<std::string, std::string>& all);
   Result<SessionSummary> summary_of(Store& store, const SessionInfo& s,
                                     const std::multimap<std::string, const SessionInfo*>& children);
+  Result<card::Card> card_of(Store& store, const SessionInfo& s,
+                             const std::multimap<std::string, const SessionInfo*>& children);
 
   ApiConfig config_;
   pricing::PriceTable prices_;
