@@ -34,7 +34,7 @@ void walk(const json::object& n, const std::function<void(const json::object&, c
   for (const auto& c : n.at("children").as_array()) walk(c.as_object(), fn, kinds);
 }
 
-class Browser : public ::testing::Test {
+class ServeBrowser : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const std::string home = env_or("HOME", "/tmp");
@@ -65,7 +65,7 @@ class Browser : public ::testing::Test {
   static inline std::string skip_, chromium_, modules_;
 };
 
-TEST_F(Browser, OverviewTreeAndGantt) {
+TEST_F(ServeBrowser, OverviewTreeAndGantt) {
   test::TempDir dir("clawtrace-browser");
   const fs::path store = dir.path() / "store";
   for (const char* f : {"demo.jsonl", "edge.jsonl"}) {
@@ -199,7 +199,7 @@ void write_large_store_events(const fs::path& file, const std::string& big_id) {
 }
 
 // The figures in bench/README.md come from this test's output.
-TEST_F(Browser, StaysResponsiveWith10000SessionsAndA5000SpanSession) {
+TEST_F(ServeBrowser, StaysResponsiveWith10000SessionsAndA5000SpanSession) {
   test::TempDir dir("clawtrace-browser-large");
   const fs::path store = dir.path() / "store", events = dir.path() / "large.jsonl";
   const std::string big = "0000000009999999";
