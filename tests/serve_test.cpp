@@ -1,13 +1,17 @@
 // `clawtrace serve`: the JSON API over HTTP against a store filled by importing real traced
 // runs (tests/compiler/golden: the demo with its sub-agent, and the edge cases). Costs are
 // checked against `clawtrace card`, plus the token check, bad parameters and unknown ids.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <boost/json.hpp>
 #include <cmath>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <random>
 #include <regex>
 #include <set>
 
@@ -339,6 +343,58 @@ TEST_F(Serve, EvalComparesTwoConditions) {
   EXPECT_EQ(http(server.url("/api/eval?baseline=cond%3Da&treated=cond%3Dnone")).status, 400);
   EXPECT_EQ(http(server.url("/api/eval?baseline=cond%3Da&treated=cond%3Da")).status, 400);
   EXPECT_EQ(http(server.url("/api/eval?baseline=cond%3Da&treated=cond%3Db&format=png")).status, 400);
+}
+
+// Sends raw bytes on a fresh connection and returns what came back (until close or 2 s).
+std::string raw_exchange(int port, const std::string& bytes) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string got;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    (void)!send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    shutdown(fd, SHUT_WR);
+    char buf[4096];
+    pollfd p{fd, POLLIN, 0};
+    while (poll(&p, 1, 2000) > 0) {
+      const ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return got;
+}
+
+TEST_F(Serve, GarbageRequestsNeverStopTheServer) {
+  const std::string id = demo_id();
+  std::mt19937 rng(7);
+  std::vector<std::string> requests = {
+      "", "\r\n\r\n", "GET\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /api/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+      "GET /api/sessions HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200000, 'a') + "\r\n\r\n",
+      "GET /api/sessions?" + std::string(100000, '%') + " HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /api/sessions/" + id + "/spans/%00%ff HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /api/sessions?q=%00&tag=%ff%fe%3D HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /api/sessions?limit=99999999999999999999999 HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /api/sessions/" + id + "/card?top=99999999999999999999 HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n"};
+  for (int i = 0; i < 200; ++i) {  // random targets under the API
+    std::string target = "/api/sessions";
+    const size_t len = rng() % 40;
+    for (size_t k = 0; k < len; ++k) target += "/?=&%+-.last0af"[rng() % 15];
+    requests.push_back("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  for (const auto& request : requests) {
+    const std::string reply = raw_exchange(server_->port(), request);
+    if (reply.empty()) continue;  // dropped: fine
+    EXPECT_EQ(reply.rfind("HTTP/1.1 ", 0), 0u) << request.substr(0, 80);
+    EXPECT_EQ(reply.find("HTTP/1.1 500"), std::string::npos) << request.substr(0, 80);
+  }
+  EXPECT_EQ(get("/api/sessions").status, 200);  // still serving
+  EXPECT_EQ(get("/../../etc/passwd").status, 404);
 }
 
 TEST_F(Serve, CommandLineErrors) {
