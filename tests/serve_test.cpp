@@ -290,6 +290,16 @@ TEST_F(Serve, TokenIsCheckedOnEveryRequest) {
   EXPECT_EQ(http(guarded.url("/api/sessions"), {"Cookie: clawtrace_token=nope"}).status, 401);
 }
 
+TEST_F(Serve, WithoutATokenOnlyLoopbackNamesAreServed) {
+  EXPECT_EQ(http(server_->url("/api/sessions"), {"Host: localhost:" + std::to_string(server_->port())}).status, 200);
+  EXPECT_EQ(http(server_->url("/api/sessions"), {"Host: [::1]:" + std::to_string(server_->port())}).status, 200);
+  Reply rebound = http(server_->url("/api/sessions"), {"Host: attacker.example:" + std::to_string(server_->port())});
+  EXPECT_EQ(rebound.status, 403);
+  EXPECT_EQ(http(server_->url("/"), {"Host: 127.0.0.1.attacker.example"}).status, 403);
+  Server guarded(store(), home(), {"--token", "t"});  // with a token, any name (the token guards)
+  EXPECT_EQ(http(guarded.url("/api/sessions?token=t"), {"Host: dashboard.lan"}).status, 200);
+}
+
 TEST_F(Serve, NonLoopbackBindWithoutATokenGetsAGeneratedOne) {
   Server open_to_all(store(), home(), {"--bind", "0.0.0.0"});
   ASSERT_GT(open_to_all.port(), 0) << open_to_all.banner();
@@ -372,27 +382,31 @@ TEST_F(Serve, GarbageRequestsNeverStopTheServer) {
   const std::string id = demo_id();
   std::mt19937 rng(7);
   std::vector<std::string> requests = {
-      "", "\r\n\r\n", "GET\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /api/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
-      "GET /api/sessions HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200000, 'a') + "\r\n\r\n",
-      "GET /api/sessions?" + std::string(100000, '%') + " HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /api/sessions/" + id + "/spans/%00%ff HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /api/sessions?q=%00&tag=%ff%fe%3D HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /api/sessions?limit=99999999999999999999999 HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /api/sessions/" + id + "/card?top=99999999999999999999 HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n"};
+      "", "\r\n\r\n", "GET\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "BREW /pot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999\r\n\r\n",
+      "GET /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(200000, 'a') + "\r\n\r\n",
+      "GET /api/sessions?" + std::string(100000, '%') + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /api/sessions/" + id + "/spans/%00%ff HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /api/sessions?q=%00&tag=%ff%fe%3D HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /api/sessions?limit=99999999999999999999999 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /api/sessions/" + id + "/card?top=99999999999999999999 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"};
   for (int i = 0; i < 200; ++i) {  // random targets under the API
     std::string target = "/api/sessions";
     const size_t len = rng() % 40;
     for (size_t k = 0; k < len; ++k) target += "/?=&%+-.last0af"[rng() % 15];
-    requests.push_back("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    requests.push_back("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   }
+  size_t answered = 0;
   for (const auto& request : requests) {
     const std::string reply = raw_exchange(server_->port(), request);
     if (reply.empty()) continue;  // dropped: fine
+    ++answered;
+    EXPECT_EQ(reply.find("HTTP/1.1 403"), std::string::npos) << request.substr(0, 80);
     EXPECT_EQ(reply.rfind("HTTP/1.1 ", 0), 0u) << request.substr(0, 80);
     EXPECT_EQ(reply.find("HTTP/1.1 500"), std::string::npos) << request.substr(0, 80);
   }
+  EXPECT_GT(answered, 200u);
   EXPECT_EQ(get("/api/sessions").status, 200);  // still serving
   EXPECT_EQ(get("/../../etc/passwd").status, 404);
 }

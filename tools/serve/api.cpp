@@ -229,6 +229,16 @@ std::string cookie_value(std::string_view header, std::string_view name) {
   return {};
 }
 
+// Without a token only the loopback names are served: a web page elsewhere cannot reach the
+// API through a DNS name re-pointed at 127.0.0.1 (DNS rebinding), as its Host stays that name.
+bool loopback_host(std::string_view host) {
+  if (host.empty()) return true;  // HTTP/1.0 clients
+  if (host.front() == '[') host = host.substr(0, host.find(']') + 1);
+  else host = host.substr(0, host.find(':'));
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" ||
+         (host.rfind("127.", 0) == 0 && host.find_first_not_of("0123456789.") == std::string_view::npos);
+}
+
 Response asset_response(const Asset& a) {
   Response r;
   r.content_type = std::string(a.content_type);
@@ -302,6 +312,8 @@ Response Api::handle(const Request& request) try {
   if (!path) return error_response(400, "malformed percent-encoding in the path");
   if (auto bad = parse_query(std::string_view(request.target).substr(std::min(qmark + 1, request.target.size())), query, all))
     return error_response(400, *bad);
+  if (config_.token.empty() && !loopback_host(request.host))
+    return error_response(403, "this server answers to 127.0.0.1 and localhost only (run it with --token to serve other names)");
   if (!authorized(request, query))
     return error_response(401, "a token is required: Authorization: Bearer TOKEN, or ?token=TOKEN in the address");
   if (*path == "/api/sessions") return sessions(query, all);

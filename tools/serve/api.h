@@ -20,6 +20,7 @@ struct Request {
   std::string target;         // path and query, still percent-encoded
   std::string authorization;  // the Authorization header, if any
   std::string cookie;         // the Cookie header, if any
+  std::string host;           // the Host header, if any
 };
 
 struct Response {

@@ -55,6 +55,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.target = std::string(req.target());
     if (auto it = req.find(http::field::authorization); it != req.end()) r.authorization = std::string(it->value());
     if (auto it = req.find(http::field::cookie); it != req.end()) r.cookie = std::string(it->value());
+    if (auto it = req.find(http::field::host); it != req.end()) r.host = std::string(it->value());
     response_ = std::make_shared<http::response<http::string_body>>(to_beast(req, api_.handle(r)));
     http::async_write(stream_, *response_,
                       beast::bind_front_handler(&Session::on_write, shared_from_this(), response_->keep_alive()));
