@@ -93,7 +93,13 @@ TEST_F(ServeBrowser, OverviewTreeAndGantt) {
 
   const fs::path shots = CT_ARTEFACTS;
   fs::create_directories(shots);
-  auto r = test::run_process({"node", CT_BROWSER_SCRIPT, server.url("/"), shots.string(), demo},
+  const fs::path extra = dir.path() / "extra.jsonl";  // imported while the page is open
+  {
+    std::ofstream out(extra);
+    out << R"({"t_ns":1795791500000000000,"type":"session_start","session":"00000000000a1111","span":"00000000000a1111","parent":null,"data":{"pid":5,"ppid":1,"argv":["late"],"cwd":"/","tags":{}}})" "\n"
+        << R"({"t_ns":1795791501000000000,"type":"session_end","session":"00000000000a1111","span":"00000000000a1111","parent":null,"data":{"exit_code":0}})" "\n";
+  }
+  auto r = test::run_process({"node", CT_BROWSER_SCRIPT, server.url("/"), shots.string(), demo, CT_CLAWTRACE, store.string(), extra.string()},
                              {"PATH=" + env_or("PATH", "/usr/bin:/bin"), "HOME=" + env_or("HOME", "/tmp"),
                               "NODE_PATH=" + modules_, "CHROMIUM=" + chromium_},
                              120, true);
@@ -144,6 +150,8 @@ TEST_F(ServeBrowser, OverviewTreeAndGantt) {
   EXPECT_NE(seen.at("payload").as_string().find("notes.md"), json::string::npos) << seen.at("payload");
   EXPECT_FALSE(seen.at("tip").as_string().empty());
   EXPECT_TRUE(seen.at("subagent_collapsed").as_bool());
+  ASSERT_TRUE(seen.as_object().contains("live_rows")) << r.out;  // live refresh (every 5 s)
+  EXPECT_LT(seen.at("live_ms").to_number<double>(), 12000);
   EXPECT_TRUE(seen.at("foreign_requests").as_array().empty()) << seen.at("foreign_requests");
   EXPECT_TRUE(seen.at("errors").as_array().empty()) << seen.at("errors");
   for (const char* shot : {"overview.png", "session.png", "session-detail.png"})

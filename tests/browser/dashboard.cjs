@@ -1,10 +1,12 @@
 // Drives the dashboard in headless Chromium (playwright-core) and prints what it saw as one
 // JSON object; tests/serve_browser_test.cpp checks it against the API and the cards.
-// usage: node dashboard.cjs URL OUTDIR SESSION_ID
+// usage: node dashboard.cjs URL OUTDIR SESSION_ID [CLAWTRACE STORE EVENTS_FILE (for the live refresh)]
 'use strict';
 const { chromium } = require('playwright-core');
 
-const [url, outDir, sessionId] = process.argv.slice(2);
+const { execFileSync } = require('child_process');
+
+const [url, outDir, sessionId, clawtrace, store, extra] = process.argv.slice(2);
 
 async function main() {
   const browser = await chromium.launch({
@@ -54,6 +56,18 @@ async function main() {
   await page.click('[data-testid=tree] li.node[data-kind=subagent] > .node-row > .toggle');
   out.subagent_collapsed = await page.isHidden('[data-testid=tree] li.node[data-kind=subagent] > ul');
   await page.screenshot({ path: outDir + '/session-detail.png', fullPage: false });
+
+  // Live refresh: a session stored while the overview is open shows up without a reload.
+  if (clawtrace) {
+    await page.goto(url);
+    await page.waitForSelector('[data-testid=session-row]');
+    const before = await page.$$eval('[data-testid=session-row]', (r) => r.length);
+    execFileSync(clawtrace, ['--store', store, 'import', extra]);
+    const t = Date.now();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=session-row]').length === n + 1, before, { timeout: 15000 });
+    out.live_rows = [before, before + 1];
+    out.live_ms = Date.now() - t;
+  }
 
   out.foreign_requests = requests.filter((r) => !r.startsWith(new URL(url).origin));
   out.errors = errors;
