@@ -195,15 +195,15 @@ TEST_F(Serve, SessionTreeNestsTheSubAgentAndCarriesCardCosts) {
       for (const auto& m : n.at("redundancy").as_array()) redundant += m.at("wasteful").as_bool();
     if (n.at("kind") != "subagent") return;
     subagent_cost = n.at("cost_usd").to_number<double>();
-    walk(n, [&](const json::object& inner, int) {
-      if (inner.at("kind") != "llm") return;
-      ++inside_subagent_llm;
-      subagent_children += inner.at("cost_usd").to_number<double>();
+    walk(n, [&](const json::object& inner, int depth) {
+      if (inner.at("kind") == "llm") ++inside_subagent_llm;
+      if (depth > 0 && !inner.at("cost_usd").is_null()) subagent_children += inner.at("cost_usd").to_number<double>();
     });
   });
   EXPECT_EQ(in_card, step_cost.size());  // every card step is in the tree
   EXPECT_GE(inside_subagent_llm, 1u);    // the sub-agent's own calls are nested under it
   EXPECT_GT(subagent_cost, 0);
+  EXPECT_LT(relative_difference(subagent_children, subagent_cost), 1e-9);  // its spans partition its cost
   EXPECT_EQ(redundant, card.at("redundancy").as_array().size());
 }
 

@@ -219,7 +219,10 @@ function ganttView(root) {
   for (const { node } of rows) end = Math.max(end, node.start_s + (node.duration_s || 0));
   end = end || 1;
   const axis = el('div', { class: 'g-axis' });
-  for (let i = 0; i <= 4; i++) axis.append(el('span', { style: 'left:' + (i * 25) + '%', text: seconds(end * i / 4) }));
+  for (let i = 0; i <= 4; i++) {
+    const shift = i === 0 ? '0' : i === 4 ? '-100%' : '-50%';  // the end labels stay inside
+    axis.append(el('span', { style: 'left:' + (i * 25) + '%;transform:translateX(' + shift + ')', text: seconds(end * i / 4) }));
+  }
   const gantt = el('div', { class: 'gantt', 'data-testid': 'gantt' }, axis);
   const frag = document.createDocumentFragment();
   for (const { node, depth } of rows) {
