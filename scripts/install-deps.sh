@@ -5,7 +5,8 @@ pkgs=(build-essential cmake pkg-config git python3
       libcurl4-openssl-dev libssl-dev libboost-json1.81-dev libyaml-cpp-dev liblmdb-dev
       googletest libgtest-dev libgmock-dev zlib1g-dev libbrotli-dev libzstd-dev
       clang libclang-rt-14-dev   # clang + libFuzzer runtime (libclang_rt.fuzzer) for tests/fuzz
-      curl openssl)              # clients and certificates of the end-to-end tests and benches
+      curl openssl               # clients and certificates of the end-to-end tests and benches
+      chromium)                  # the dashboard's browser test (headless, driven by Playwright)
 # Node.js and npm run the npm clients of the end-to-end tests; any existing install is kept.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()

@@ -39,6 +39,7 @@ int cmd_export(const Globals& g, const std::vector<std::string>& args);
 int cmd_demo(const Globals& g, const std::vector<std::string>& args);
 int demo_closed_loop(const Globals& g, const std::filesystem::path& out_dir);  // demo --closed-loop
 int cmd_eval(const Globals& g, const std::vector<std::string>& args);
+int cmd_serve(const Globals& g, const std::vector<std::string>& args);
 
 std::string format_duration(double seconds);
 std::string format_time(uint64_t ns);

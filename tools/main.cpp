@@ -28,6 +28,8 @@ commands:
                                             baseline vs treated runs paired by task: Q, cost,
                                             wins, regressions (SEL: ids, prefixes, last, K=V)
   export SESSION...|--all [--jsonl]         sessions and those below them as JSON lines
+  serve [--bind A] [--port N] [--token T]   the dashboard: a local web page and JSON API over
+                                            the store (default http://127.0.0.1:8377/)
   demo                                      trace a bundled example agent against a local
                                             provider stand-in (no network, no API key)
 
@@ -78,5 +80,6 @@ int main(int argc, char** argv) {
   if (command == "export") return cli::cmd_export(g, rest);
   if (command == "eval") return cli::cmd_eval(g, rest);
   if (command == "demo") return cli::cmd_demo(g, rest);
+  if (command == "serve") return cli::cmd_serve(g, rest);
   return cli::usage_error("", "unknown command '" + command + "' (see clawtrace --help)");
 }

@@ -1,0 +1,317 @@
+// ClawTrace dashboard: plain DOM, no framework, nothing loaded from elsewhere. Routes:
+// #/ (overview), #/session/ID (execution path and timeline). Data from /api/ (same origin;
+// a token given as ?token= is kept by the server in a cookie).
+'use strict';
+
+const app = document.getElementById('app');
+const statusEl = document.getElementById('status');
+const tip = document.getElementById('tip');
+const REFRESH_MS = 5000;
+let refreshTimer = null;
+let overviewState = { q: '', tag: '', status: '', sort: '-start', offset: 0, limit: 100 };
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : String(k));
+  return e;
+}
+
+function usd(v) {
+  if (v === null || v === undefined) return '–';
+  if (v === 0) return '$0';
+  if (v >= 1) return '$' + v.toFixed(2);
+  return '$' + v.toPrecision(4);
+}
+function seconds(s) {
+  if (s === null || s === undefined) return '–';
+  if (s < 1) return (s * 1000).toFixed(1) + ' ms';
+  if (s < 120) return s.toFixed(2) + ' s';
+  return Math.floor(s / 60) + 'm' + String(Math.floor(s % 60)).padStart(2, '0') + 's';
+}
+function when(ns) { return new Date(ns / 1e6).toISOString().replace('T', ' ').slice(0, 19); }
+function num(n) { return n === undefined || n === null ? '–' : n.toLocaleString('en-US'); }
+function pct(x) { return x === null || x === undefined ? '' : (x * 100).toFixed(1) + '%'; }
+
+function setStatus(text, isError) {
+  statusEl.textContent = text;
+  statusEl.className = isError ? 'error' : '';
+}
+
+async function api(path) {
+  const res = await fetch(path, { headers: { Accept: 'application/json' } });
+  const body = await res.json().catch(() => ({ error: 'bad response (' + res.status + ')' }));
+  if (!res.ok) throw new Error(body.error || ('HTTP ' + res.status));
+  return body;
+}
+
+function showTip(ev, text) {
+  tip.textContent = text;
+  tip.hidden = false;
+  tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - 430) + 'px';
+  tip.style.top = (ev.clientY + 14) + 'px';
+}
+function hideTip() { tip.hidden = true; }
+
+// ---------- overview ----------
+
+function overviewQuery() {
+  const p = new URLSearchParams();
+  const s = overviewState;
+  if (s.q) p.set('q', s.q);
+  for (const t of s.tag.split(/[\s,]+/).filter(Boolean)) p.append('tag', t);
+  if (s.status) p.set('status', s.status);
+  p.set('sort', s.sort);
+  p.set('limit', s.limit);
+  p.set('offset', s.offset);
+  return '/api/sessions?' + p.toString();
+}
+
+function filterBar(reload) {
+  const s = overviewState;
+  const q = el('input', { type: 'search', placeholder: 'search id, name, command', value: s.q, 'data-testid': 'filter-text' });
+  const tag = el('input', { type: 'text', placeholder: 'tag K=V', value: s.tag, size: 14, 'data-testid': 'filter-tag' });
+  const status = el('select', { 'data-testid': 'filter-status' },
+    ...['', 'ok', 'failed', 'running', 'truncated'].map(v => el('option', { value: v, text: v || 'any status' })));
+  status.value = s.status;
+  const sort = el('select', { 'data-testid': 'sort' },
+    ...[['-start', 'newest'], ['start', 'oldest'], ['-cost', 'costliest'], ['-duration', 'longest'], ['-calls', 'most calls']]
+      .map(([v, t]) => el('option', { value: v, text: t })));
+  sort.value = s.sort;
+  const apply = () => {
+    Object.assign(s, { q: q.value.trim(), tag: tag.value.trim(), status: status.value, sort: sort.value, offset: 0 });
+    reload();
+  };
+  q.addEventListener('change', apply);
+  tag.addEventListener('change', apply);
+  status.addEventListener('change', apply);
+  sort.addEventListener('change', apply);
+  return el('div', { class: 'card filters' }, q, tag, status, sort);
+}
+
+function costCell(cost, max, unpriced) {
+  const w = max > 0 ? Math.max(1, Math.round((cost / max) * 90)) : 0;
+  return el('td', { class: 'num', 'data-cost': String(cost) },
+    el('div', { class: 'costcell' },
+      el('span', { text: usd(cost) + (unpriced ? ' +?' : ''), title: cost + ' USD' + (unpriced ? ', ' + unpriced + ' unpriced calls' : '') }),
+      el('div', { class: 'costtrack' }, el('div', { class: 'costbar', style: 'width:' + w + 'px' }))));
+}
+
+function sessionsTable(data) {
+  const max = Math.max(0, ...data.sessions.map(s => s.cost_usd));
+  const head = el('tr', {}, ...['session', 'start', 'duration', 'status', 'LLM calls', 'tokens in / out / cache r / w', 'cost', 'Q', 'tags']
+    .map((h, i) => el('th', { class: i === 4 || i === 6 || i === 7 ? 'num' : '', text: h })));
+  const rows = data.sessions.map(s => {
+    const t = s.tokens;
+    return el('tr', { class: 'session-row', 'data-testid': 'session-row', 'data-id': s.id, onclick: () => { location.hash = '#/session/' + s.id; } },
+      el('td', {}, el('b', { text: s.name || s.command.split(' ')[0].split('/').pop() }), ' ', el('span', { class: 'muted', text: s.id })),
+      el('td', { text: when(s.start_ns) }),
+      el('td', { text: seconds(s.duration_s) }),
+      el('td', { class: 'status-' + s.status, text: s.status + (s.exit_code && s.status !== 'ok' ? ' (' + s.exit_code + ')' : '') }),
+      el('td', { class: 'num', text: num(s.llm_calls) }),
+      el('td', { class: 'muted', text: [t.input, t.output, t.cache_read, t.cache_write].map(num).join(' / ') }),
+      costCell(s.cost_usd, max, s.unpriced_calls),
+      el('td', { class: 'num', text: s.quality === null ? '–' : s.quality.toFixed(2) }),
+      el('td', { class: 'tags' }, ...Object.entries(s.tags).map(([k, v]) => el('span', { text: k + '=' + v }))));
+  });
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 9, class: 'muted', text: 'No sessions match.' })));
+  return el('table', { 'data-testid': 'sessions' }, el('thead', {}, head), el('tbody', {}, ...rows));
+}
+
+function totalsPanels(totals) {
+  const maxModel = Math.max(0, ...totals.by_model.map(m => m.cost_usd));
+  const models = el('table', { 'data-testid': 'by-model' },
+    el('tr', {}, el('th', { text: 'model' }), el('th', { class: 'num', text: 'calls' }), el('th', { class: 'num', text: 'tokens out' }), el('th', { class: 'num', text: 'bill' })),
+    ...totals.by_model.map(m => el('tr', {}, el('td', { text: m.model || '(unknown)' }), el('td', { class: 'num', text: num(m.calls) }),
+      el('td', { class: 'num', text: num(m.tokens.output) }), costCell(m.cost_usd, maxModel, m.unpriced_calls))));
+  const maxTag = Math.max(0, ...totals.by_tag.map(t => t.cost_usd));
+  const tags = el('table', { 'data-testid': 'by-tag' },
+    el('tr', {}, el('th', { text: 'tag' }), el('th', { class: 'num', text: 'sessions' }), el('th', { class: 'num', text: 'cost' })),
+    ...totals.by_tag.map(t => el('tr', {}, el('td', { text: t.key + '=' + t.value }), el('td', { class: 'num', text: num(t.sessions) }),
+      costCell(t.cost_usd, maxTag, 0))));
+  if (!totals.by_tag.length) tags.append(el('tr', {}, el('td', { class: 'muted', colspan: 3, text: 'No tags (clawtrace run --tag K=V).' })));
+  return el('div', { class: 'two' }, el('div', { class: 'card' }, el('h2', { text: 'Per model' }), models),
+    el('div', { class: 'card' }, el('h2', { text: 'Per tag' }), tags));
+}
+
+async function renderOverview() {
+  document.getElementById('crumb').textContent = 'sessions';
+  const body = el('div');
+  const load = async () => {
+    const data = await api(overviewQuery());
+    const t = data.totals;
+    const kpis = el('div', { class: 'card kpis', 'data-testid': 'totals' },
+      el('div', { class: 'kpi' }, el('b', { text: num(t.sessions) }), el('span', { text: 'sessions' })),
+      el('div', { class: 'kpi' }, el('b', { text: usd(t.cost_usd), 'data-testid': 'total-cost', 'data-cost': String(t.cost_usd) }), el('span', { text: 'cost (TraceCard totals)' })),
+      el('div', { class: 'kpi' }, el('b', { text: num(t.llm_calls) }), el('span', { text: 'LLM calls' })),
+      el('div', { class: 'kpi' }, el('b', { text: num(t.tokens.input + t.tokens.cache_read + t.tokens.cache_write) }), el('span', { text: 'input tokens (all classes)' })),
+      el('div', { class: 'kpi' }, el('b', { text: num(t.tokens.output) }), el('span', { text: 'output tokens' })));
+    const s = overviewState;
+    const pager = el('div', { class: 'pager' },
+      el('button', { text: '‹ prev', onclick: () => { s.offset = Math.max(0, s.offset - s.limit); load().catch(fail); } }),
+      el('span', { class: 'muted', text: data.total ? (data.offset + 1) + '–' + Math.min(data.total, data.offset + data.limit) + ' of ' + num(data.total) : '' }),
+      el('button', { text: 'next ›', onclick: () => { s.offset += s.limit; load().catch(fail); } }));
+    pager.firstChild.disabled = data.offset === 0;
+    pager.lastChild.disabled = data.offset + data.limit >= data.total;
+    body.replaceChildren(kpis, el('div', { class: 'card' }, sessionsTable(data), pager), totalsPanels(t));
+    setStatus('updated ' + new Date().toLocaleTimeString());
+  };
+  app.replaceChildren(filterBar(() => load().catch(fail)), body);
+  await load();
+  scheduleRefresh(load);
+}
+
+// ---------- one session ----------
+
+function flatten(node, depth, out) {
+  out.push({ node, depth });
+  for (const c of node.children) flatten(c, depth + 1, out);
+  return out;
+}
+
+function preview(n) {
+  return n.error || n.args || n.result || n.output || (n.kind === 'llm' ? (n.role || '') : '');
+}
+
+function nodeLabel(n) {
+  return n.kind === 'llm' ? (n.model || n.name) : n.name;
+}
+
+function treeView(root, findings, onSelect) {
+  const container = el('div', { class: 'tree', 'data-testid': 'tree' });
+  let selected = null;
+  const build = (n) => {
+    const li = el('li', { class: 'node', 'data-id': n.id, 'data-kind': n.kind });
+    const wasteful = (n.redundancy || []).some(m => m.wasteful);
+    const toggle = el('span', { class: 'toggle', text: n.children.length ? '▾' : '' });
+    const row = el('div', { class: 'node-row' + (wasteful ? ' redundant' : ''), 'data-testid': 'node-row',
+      title: wasteful ? (n.redundancy.map(m => findings[m.finding].reason).join('\n')) : null },
+      toggle, el('span', { class: 'kind kind-' + n.kind, text: n.kind }),
+      el('span', { class: 'name', text: nodeLabel(n) || n.id }),
+      el('span', { class: 'preview', text: preview(n) }),
+      el('span', { class: 'muted', text: seconds(n.duration_s) }),
+      el('div', { class: 'share', title: pct(n.share) + ' of the session' }, el('div', { style: 'width:' + Math.round((n.share || 0) * 100) + '%' })),
+      el('span', { class: 'cost', text: n.cost_usd === null ? '' : usd(n.cost_usd), title: n.cost_usd === null ? '' : n.cost_usd + ' USD, ' + pct(n.share) }));
+    toggle.addEventListener('click', (ev) => { ev.stopPropagation(); li.classList.toggle('collapsed'); toggle.textContent = li.classList.contains('collapsed') ? '▸' : '▾'; });
+    row.addEventListener('click', () => {
+      if (selected) selected.classList.remove('selected');
+      selected = row;
+      row.classList.add('selected');
+      onSelect(n);
+    });
+    li.append(row);
+    if (n.children.length) li.append(el('ul', {}, ...n.children.map(build)));
+    return li;
+  };
+  container.append(el('ul', {}, build(root)));
+  return container;
+}
+
+function ganttView(root) {
+  const rows = flatten(root, 0, []);
+  let end = 0;
+  for (const { node } of rows) end = Math.max(end, node.start_s + (node.duration_s || 0));
+  end = end || 1;
+  const axis = el('div', { class: 'g-axis' });
+  for (let i = 0; i <= 4; i++) {
+    const shift = i === 0 ? '0' : i === 4 ? '-100%' : '-50%';  // the end labels stay inside
+    axis.append(el('span', { style: 'left:' + (i * 25) + '%;transform:translateX(' + shift + ')', text: seconds(end * i / 4) }));
+  }
+  const gantt = el('div', { class: 'gantt', 'data-testid': 'gantt' }, axis);
+  const frag = document.createDocumentFragment();
+  for (const { node, depth } of rows) {
+    const left = Math.max(0, node.start_s) / end * 100;
+    const width = node.duration_s === null ? 100 - left : node.duration_s / end * 100;
+    const detail = [node.kind + ' ' + (nodeLabel(node) || node.id), 'start ' + seconds(node.start_s) + ', took ' + seconds(node.duration_s),
+      node.cost_usd === null ? '' : 'cost ' + usd(node.cost_usd) + ' (' + pct(node.share) + ')', preview(node).slice(0, 200)].filter(Boolean).join('\n');
+    const bar = el('div', { class: 'bar kind-' + node.kind + (node.open ? ' open' : ''), 'data-testid': 'gantt-bar', 'data-id': node.id, 'data-kind': node.kind,
+      style: 'left:' + left + '%;width:' + width + '%' });
+    bar.addEventListener('mousemove', (ev) => showTip(ev, detail));
+    bar.addEventListener('mouseleave', hideTip);
+    frag.append(el('div', { class: 'g-row' },
+      el('div', { class: 'g-label', style: 'padding-left:' + (depth * 10) + 'px', title: nodeLabel(node) || node.id, text: nodeLabel(node) || node.id }),
+      el('div', { class: 'g-track' }, bar)));
+  }
+  gantt.append(frag);
+  return gantt;
+}
+
+async function showSpan(sessionId, n, panel) {
+  panel.replaceChildren(el('p', { class: 'muted', text: 'loading ' + n.id + '…' }));
+  try {
+    const span = await api('/api/sessions/' + sessionId + '/spans/' + encodeURIComponent(n.id) + '?session=' + n.session);
+    const kids = [el('h2', { text: n.kind + ' ' + (nodeLabel(n) || n.id) }),
+      el('p', { class: 'muted', text: 'span ' + n.id + ' · start ' + seconds(n.start_s) + ' · took ' + seconds(n.duration_s) +
+        (n.cost_usd === null ? '' : ' · ' + usd(n.cost_usd) + ' (' + pct(n.share) + ')') })];
+    if (n.tokens) kids.push(el('p', { text: 'tokens: in ' + n.tokens.input + ', out ' + n.tokens.output + ', cache read ' + n.tokens.cache_read + ', cache write ' + n.tokens.cache_write }));
+    for (const side of ['open', 'close']) {
+      if (!span[side]) continue;
+      kids.push(el('h3', { text: span[side].type }), el('pre', { 'data-testid': 'payload', text: JSON.stringify(span[side].data, null, 2) }));
+    }
+    panel.replaceChildren(...kids);
+  } catch (e) {
+    panel.replaceChildren(el('p', { class: 'error-box', text: e.message }));
+  }
+}
+
+async function renderSession(id) {
+  document.getElementById('crumb').textContent = '› session ' + id;
+  const load = async () => {
+    const data = await api('/api/sessions/' + encodeURIComponent(id));
+    const s = data.session, card = data.card;
+    const detail = el('div', { class: 'card detail', 'data-testid': 'detail' }, el('p', { class: 'muted', text: 'Click a span for its arguments, results or messages.' }));
+    const findings = card.redundancy;
+    const head = el('div', { class: 'card kpis' },
+      el('div', { class: 'kpi' }, el('b', { text: s.name || s.id }), el('span', { text: s.id + ' · ' + when(s.start_ns) })),
+      el('div', { class: 'kpi' }, el('b', { class: 'status-' + s.status, text: s.status }), el('span', { text: seconds(s.duration_s) })),
+      el('div', { class: 'kpi' }, el('b', { text: usd(s.cost_usd), 'data-testid': 'session-cost', 'data-cost': String(s.cost_usd) }), el('span', { text: 'cost, sub-agents included' })),
+      el('div', { class: 'kpi' }, el('b', { text: num(s.llm_calls) }), el('span', { text: 'LLM calls' })),
+      el('div', { class: 'kpi' }, el('b', { text: num(s.tool_calls) }), el('span', { text: 'tool calls' })),
+      el('div', { class: 'kpi' }, el('b', { text: num(s.subagents) }), el('span', { text: 'sub-agents' })),
+      el('div', { class: 'kpi' }, el('a', { href: '/api/sessions/' + s.id + '/card?format=yaml', target: '_blank', text: 'TraceCard (YAML)' })));
+    const waste = findings.length ? el('div', { class: 'card' }, el('h2', { text: 'Redundancy' }),
+      ...findings.map(f => el('div', { class: 'finding' }, el('b', { text: f.kind + ' · ' + usd(f.wasted_usd) + ' wasted' }), ' ', f.reason))) : null;
+    app.replaceChildren(head, waste,
+      el('div', { class: 'split' },
+        el('div', { class: 'card' }, el('h2', { text: 'Execution path' }), treeView(data.tree, findings, (n) => showSpan(s.id, n, detail))),
+        detail),
+      el('div', { class: 'card' }, el('h2', { text: 'Timeline' }), ganttView(data.tree)));
+    setStatus('updated ' + new Date().toLocaleTimeString());
+    return s.status === 'running';
+  };
+  const running = await load();
+  if (running) scheduleRefresh(async () => { if (!(await load())) stopRefresh(); });
+}
+
+// ---------- routing ----------
+
+function fail(e) { setStatus(e.message, true); }
+function stopRefresh() { if (refreshTimer) clearInterval(refreshTimer); refreshTimer = null; }
+function scheduleRefresh(fn) {
+  stopRefresh();
+  refreshTimer = setInterval(() => {
+    if (document.getElementById('live').checked && !document.hidden) fn().catch(fail);
+  }, REFRESH_MS);
+}
+
+async function route() {
+  stopRefresh();
+  hideTip();
+  const m = location.hash.match(/^#\/session\/([0-9a-fA-F]{1,16}|last)$/);
+  try {
+    if (m) await renderSession(m[1]);
+    else await renderOverview();
+  } catch (e) {
+    app.replaceChildren(el('div', { class: 'card error-box', 'data-testid': 'error', text: e.message }));
+    fail(e);
+  }
+}
+
+window.addEventListener('hashchange', route);
+route();
