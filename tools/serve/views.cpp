@@ -212,19 +212,14 @@ json::object step_json(const card::Step& s) {
   return o;
 }
 
-json::array top_cost(const card::Card& card, size_t top) {
-  std::vector<const card::Step*> order;
-  for (const auto& s : card.steps)
-    if (s.cost_usd > 0) order.push_back(&s);
-  std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->cost_usd > b->cost_usd; });
+// The card's top_cost (card::top_cost, as the YAML lists it).
+json::array top_cost_json(const card::Card& card, size_t top) {
   json::array out;
-  for (size_t i = 0; i < order.size() && i < top; ++i) {
-    const card::Step& s = *order[i];
-    out.push_back(json::object{{"step", s.id},
-                               {"cost_usd", s.cost_usd},
-                               {"share", card.cost_usd > 0 ? s.cost_usd / card.cost_usd : 0.0},
-                               {"role", s.kind == "llm" ? s.role : s.kind}});
-  }
+  for (const card::Step* s : card::top_cost(card, top))
+    out.push_back(json::object{{"step", s->id},
+                               {"cost_usd", s->cost_usd},
+                               {"share", card.cost_usd > 0 ? s->cost_usd / card.cost_usd : 0.0},
+                               {"role", s->role.empty() ? s->kind : s->role}});
   return out;
 }
 
@@ -319,7 +314,7 @@ json::object card_json(const card::Card& card, size_t top) {
           {"session", std::move(session)},
           {"totals", std::move(totals)},
           {"steps", std::move(steps)},
-          {"top_cost", top_cost(card, top)},
+          {"top_cost", top_cost_json(card, top)},
           {"redundancy", std::move(redundancy)},
           {"subagents", subagents_json(card)}};
 }
