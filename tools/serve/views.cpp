@@ -15,36 +15,6 @@ std::string str(const json::object* o, std::string_view key) {
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
-int64_t count(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (!v) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(std::min<uint64_t>(v->get_uint64(), INT64_MAX));
-  return 0;
-}
-
-// The same reading of an llm_output as the card compiler's (compiler/card.cpp).
-std::optional<pricing::Tokens> usage_of(const SpanNode& n) {
-  const json::object* out = data_of(n.close);
-  const json::value* u = out ? out->if_contains("usage") : nullptr;
-  if (!u || !u->is_object()) return std::nullopt;
-  const json::object& o = u->get_object();
-  pricing::Tokens t;
-  t.input = count(o, "input");
-  t.output = count(o, "output");
-  t.cache_read = count(o, "cache_read");
-  t.cache_write = count(o, "cache_write");
-  t.cache_write_5m = count(o, "cache_write_5m");
-  t.cache_write_1h = count(o, "cache_write_1h");
-  t.reasoning = count(o, "reasoning");
-  return t;
-}
-
-std::string model_of(const SpanNode& n) {
-  std::string m = str(data_of(n.close), "model_returned");
-  return m.empty() ? str(data_of(n.open), "model") : m;
-}
-
 void add(card::TokenSum& sum, const pricing::Tokens& t) {
   sum.input += t.input;
   sum.output += t.output;
@@ -163,7 +133,7 @@ class TreeWriter {
       o["share"] = nullptr;
       return;
     }
-    if (n.kind == SpanNode::Kind::llm) o["model"] = model_of(n);
+    if (n.kind == SpanNode::Kind::llm) o["model"] = card::call_model(n);
     if (!step) {  // not in a card (a span the compiler left out)
       o["name"] = str(data_of(n.close ? n.close : n.open), "name");
       o["cost_usd"] = nullptr;
@@ -254,12 +224,12 @@ SessionSummary summarize(const SpanTree& tree, const card::Card& card, const pri
   s.tokens = card.tokens;
   for (const SpanNode& n : tree.nodes) {
     if (n.kind != SpanNode::Kind::llm) continue;
-    auto tokens = usage_of(n);
+    auto tokens = card::call_usage(n);
     if (!tokens) continue;  // the card does not count calls without usage either
-    ModelUse& m = s.models[model_of(n)];
+    ModelUse& m = s.models[card::call_model(n)];
     ++m.calls;
     add(m.tokens, *tokens);
-    if (auto c = pricing::cost(prices, model_of(n), *tokens)) m.cost_usd += c->total;
+    if (auto c = pricing::cost(prices, card::call_model(n), *tokens)) m.cost_usd += c->total;
     else ++m.unpriced_calls;
   }
   return s;
