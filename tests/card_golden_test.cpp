@@ -17,6 +17,7 @@
 #include "card.h"
 #include "import.h"
 #include "store.h"
+#include "files.h"
 #include "temp_dir.h"
 #include "tree.h"
 
@@ -27,17 +28,8 @@ namespace {
 
 const fs::path kGolden = fs::path(CLAWTRACE_COMPILER_FIXTURES) / "golden";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
+using test::slurp;
+using test::spit;
 
 std::string diff_u(const fs::path& golden, const fs::path& actual) {
   std::string out, cmd = "diff -u '" + golden.string() + "' '" + actual.string() + "' 2>&1";

@@ -16,6 +16,7 @@
 #include "pricing.h"
 #include "store.h"
 #include "subprocess.h"
+#include "files.h"
 #include "temp_dir.h"
 #include "tree.h"
 
@@ -31,17 +32,8 @@ const fs::path kSessions = kOpenClaw / "agents/main/sessions";
 constexpr const char* kParent = "7d0c2f4e-1b7a-4c8e-9a61-3f5e2d8b9c10";
 constexpr const char* kChild = "c41e8a52-6f3d-4b9a-8e27-51a0d7c3e6f8";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
+using test::slurp;
+using test::spit;
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
