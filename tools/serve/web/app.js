@@ -65,8 +65,8 @@ Chart.defaults.maintainAspectRatio = false;
 // A canvas is drawn once it is on the page; charts of a page left behind are destroyed.
 let charts = [];
 let pendingCharts = [];
-function chartBox(testid, heightPx, config) {
-  const canvas = el('canvas');
+function chartBox(testid, heightPx, config, label) {
+  const canvas = el('canvas', { role: 'img', 'aria-label': label });
   const box = el('div', { class: 'chart', 'data-testid': testid, style: 'height:' + heightPx + 'px' }, canvas);
   pendingCharts.push(() => charts.push(new Chart(canvas, config)));
   return box;
@@ -92,7 +92,7 @@ function costBars(testid, labels, costs, extra) {
       scales: { x: { beginAtZero: true, ticks: { callback: usdTick, maxTicksLimit: 5 } }, y: { grid: { display: false } } },
       plugins: { legend: { display: false }, tooltip: { callbacks: { label: (i) => usd(costs[i.dataIndex]) + (extra ? extra(i.dataIndex) : '') } } },
     },
-  });
+  }, 'Cost per ' + (testid === 'tag-chart' ? 'tag' : 'model') + ': ' + labels.map((l, i) => l + ' ' + usd(costs[i])).join(', '));
 }
 
 // ---------- overview ----------
@@ -152,7 +152,7 @@ function sessionCostChart(sessions) {
       onClick: (ev, els) => { if (els.length) location.hash = '#/session/' + sessions[els[0].index].id; },
       onHover: (ev, els) => { ev.native.target.style.cursor = els.length ? 'pointer' : 'default'; },
     },
-  });
+  }, 'Cost per session of this page, in the table\'s order');
 }
 
 function sessionsTable(data) {
@@ -346,7 +346,7 @@ function ganttView(root, onSelect) {
       onClick: (ev, els, chart) => { if (els.length) onSelect(rows[chart.data.datasets[els[0].datasetIndex].data[els[0].index].y].node); },
       onHover: (ev, els) => { ev.native.target.style.cursor = els.length ? 'pointer' : 'default'; },
     },
-  });
+  }, 'Timeline of ' + rows.length + ' spans, one bar per span in the order of the execution path');
   box.classList.add('g-sticky');
   const scroller = el('div', { class: 'g-scroll', 'data-testid': 'gantt', style: 'height:' + height + 'px' },
     box, el('div', { style: 'height:' + (rows.length - shown) * GANTT_ROW_PX + 'px' }));
@@ -388,6 +388,7 @@ async function showSpan(sessionId, n, panel) {
 
 async function renderSession(id) {
   document.getElementById('crumb').textContent = '› session ' + id;
+  let refreshing = false;
   const load = async () => {
     const data = await api('/api/sessions/' + encodeURIComponent(id));
     const s = data.session, card = data.card;
@@ -403,6 +404,8 @@ async function renderSession(id) {
       el('div', { class: 'kpi' }, el('a', { href: '/api/sessions/' + s.id + '/card?format=yaml', target: '_blank', text: 'TraceCard (YAML)' })));
     const waste = findings.length ? el('div', { class: 'card' }, el('h2', { text: 'Redundancy' }),
       ...findings.map(f => el('div', { class: 'finding' }, el('b', { text: f.kind + ' · ' + usd(f.wasted_usd) + ' wasted' }), ' ', f.reason))) : null;
+    const scrolled = refreshing ? (app.querySelector('[data-testid=gantt]')?.scrollTop || 0) : 0;  // kept across a refresh
+    refreshing = true;
     destroyCharts();
     const select = (n) => showSpan(s.id, n, detail);
     app.replaceChildren(...[head, waste,  // (replaceChildren would show a null as text)
@@ -411,6 +414,7 @@ async function renderSession(id) {
         detail),
       el('div', { class: 'card' }, el('h2', { text: 'Timeline' }), ganttView(data.tree, select))].filter(Boolean));
     drawCharts();
+    if (scrolled) document.querySelector('[data-testid=gantt]').scrollTop = scrolled;
     setStatus('updated ' + new Date().toLocaleTimeString());
     return s.status === 'running';
   };
