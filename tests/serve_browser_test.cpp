@@ -283,7 +283,7 @@ void write_large_store_events(const fs::path& file, const std::string& big_id) {
     const std::string s = hex(0x1000000 + i), start_t = std::to_string(i);
     const uint64_t t = t0 + i * 1000000000ull;
     event(t, "session_start", s, s, "", {{"pid", 100 + i}, {"ppid", 1}, {"argv", json::array{"agent", start_t}},
-          {"cwd", "/tmp"}, {"tags", {{"batch", "b" + std::to_string(i % 10)}}}, {"name", "run" + start_t}});
+          {"cwd", "/tmp"}, {"tags", {{"batch", std::string("b") + std::to_string(i % 10)}}}, {"name", "run" + start_t}});
     llm(t + 1000, s, hex(0x5000000 + i), static_cast<int64_t>(i % 500), {});
     event(t + 3000000, "session_end", s, s, "", {{"exit_code", 0}});
   }
@@ -292,7 +292,7 @@ void write_large_store_events(const fs::path& file, const std::string& big_id) {
   event(t, "session_start", big_id, big_id, "", {{"pid", 9}, {"ppid", 1}, {"argv", json::array{"big"}}, {"cwd", "/tmp"},
         {"tags", json::object{}}, {"name", "big"}});
   for (uint64_t k = 0; k < 2500; ++k) {
-    const std::string call = hex(0x7000000 + k), tool = hex(0x8000000 + k), id = "c" + std::to_string(k);
+    const std::string call = hex(0x7000000 + k), tool = hex(0x8000000 + k), id = std::string("c") + std::to_string(k);
     t += 3000000;
     llm(t, big_id, call, static_cast<int64_t>(1000 + k), json::array{json::object{{"id", id}, {"name", "read"}, {"arguments", "{}"}}});
     event(t + 2000000, "before_tool_call", big_id, tool, call, {{"source", "model"}, {"id", id}, {"name", "read"}, {"arguments", "{\"n\":" + std::to_string(k) + "}"}});
