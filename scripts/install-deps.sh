@@ -7,7 +7,8 @@ pkgs=(build-essential cmake pkg-config git python3
       clang libclang-rt-14-dev   # clang + libFuzzer runtime (libclang_rt.fuzzer) for tests/fuzz
       curl openssl               # clients and certificates of the end-to-end tests and benches
       chromium)                  # the dashboard's browser test (headless, driven by Playwright)
-# Node.js and npm run the npm clients of the end-to-end tests; any existing install is kept.
+# Node.js and npm: the build installs the dashboard's chart library with npm (tools/serve/web),
+# and the end-to-end tests run npm clients; any existing install is kept.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -227,8 +227,11 @@ std::string Fixture::write_file(const std::string& name, const std::string& text
 }
 
 Output Fixture::run_traced(const std::vector<std::string>& argv,
-                           const std::vector<std::string>& extra_env) const {
-  std::vector<std::string> full = {CT_CLAWTRACE, "--store", (dir_ / "store").string(), "run", "--"};
+                           const std::vector<std::string>& extra_env,
+                           const std::vector<std::string>& run_options) const {
+  std::vector<std::string> full = {CT_CLAWTRACE, "--store", (dir_ / "store").string(), "run"};
+  full.insert(full.end(), run_options.begin(), run_options.end());
+  full.push_back("--");
   full.insert(full.end(), argv.begin(), argv.end());
   auto env = base_env(dir_);
   env.insert(env.end(), extra_env.begin(), extra_env.end());

@@ -53,8 +53,10 @@ class Fixture {
   std::string http_url() const;
   const std::string& cert() const { return cert_; }
   std::string write_file(const std::string& name, const std::string& text) const;
+  // `clawtrace run [RUN_OPTIONS] -- ARGV` on the fixture's store.
   Output run_traced(const std::vector<std::string>& argv,
-                    const std::vector<std::string>& extra_env = {}) const;
+                    const std::vector<std::string>& extra_env = {},
+                    const std::vector<std::string>& run_options = {}) const;
   Trace trace() const;
   SpanTree tree(const std::string& root) const;  // after trace() has ingested
   std::vector<boost::json::object> standin_log() const;  // LLM exchanges only

@@ -9,11 +9,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cmath>
 #include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
+
+#include "subprocess.h"
 
 namespace clawtrace::serve_test {
 namespace json = boost::json;
@@ -69,6 +73,18 @@ inline Reply http(const std::string& url, const std::vector<std::string>& header
 inline std::vector<std::string> test_env(const fs::path& home) {
   // No price override file of the user's: the server and `clawtrace card` price alike.
   return {"PATH=/usr/bin:/bin", "HOME=" + home.string(), "XDG_CONFIG_HOME=" + (home / "config").string()};
+}
+
+inline double relative_difference(double a, double b) {
+  return std::fabs(a - b) / std::max({std::fabs(a), std::fabs(b), 1e-300});
+}
+
+// `clawtrace card ID`'s totals.cost_usd, as the user would read it (-1 when there is none).
+inline double card_total(const fs::path& store, const fs::path& home, const std::string& id) {
+  auto r = test::run_process({CT_CLAWTRACE, "--store", store.string(), "card", id}, test_env(home), 60);
+  std::smatch m;
+  if (!std::regex_search(r.out, m, std::regex("\ntotals:\n  cost_usd: ([-0-9.e+]+)"))) return -1;
+  return std::stod(m[1]);
 }
 
 // A running `clawtrace serve`, stopped (SIGTERM) at scope end.

@@ -26,10 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double relative_difference(double a, double b) {
-  return std::fabs(a - b) / std::max({std::fabs(a), std::fabs(b), 1e-300});
-}
-
 // Every node of the tree, depth first.
 void walk(const json::object& n, const std::function<void(const json::object&, int)>& fn, int depth = 0) {
   fn(n, depth);
@@ -61,12 +57,7 @@ class Serve : public ::testing::Test {
   static Reply get(const std::string& path) { return http(server_->url(path)); }
 
   // `clawtrace card ID`'s totals.cost_usd.
-  static double card_total(const std::string& id) {
-    auto r = clawtrace({"card", id});
-    std::smatch m;
-    EXPECT_TRUE(std::regex_search(r.out, m, std::regex("\ntotals:\n  cost_usd: ([-0-9.e+]+)"))) << r.out;
-    return m.empty() ? -1 : std::stod(m[1]);
-  }
+  static double card_total(const std::string& id) { return serve_test::card_total(store(), home(), id); }
 
   static json::array sessions(const std::string& query = "") {
     Reply r = get("/api/sessions" + query);
@@ -270,6 +261,13 @@ TEST_F(Serve, ServesThePageFromTheBinary) {
   EXPECT_EQ(js.status, 200);
   EXPECT_NE(js.content_type.find("javascript"), std::string::npos);
   EXPECT_EQ(get("/app.css").status, 200);
+  // The chart library, installed by npm at build time and compiled in with the page.
+  EXPECT_NE(page.body.find("chart.umd.min.js"), std::string::npos);
+  Reply chart = get("/chart.umd.min.js");
+  EXPECT_EQ(chart.status, 200);
+  EXPECT_NE(chart.content_type.find("javascript"), std::string::npos);
+  EXPECT_NE(chart.body.find("Chart.js v4."), std::string::npos);
+  EXPECT_NE(chart.body.find("MIT License"), std::string::npos);  // its notice travels with it
 }
 
 TEST_F(Serve, TokenIsCheckedOnEveryRequest) {

@@ -1,12 +1,20 @@
 // Drives the dashboard in headless Chromium (playwright-core) and prints what it saw as one
-// JSON object; tests/serve_browser_test.cpp checks it against the API and the cards.
-// usage: node dashboard.cjs URL OUTDIR SESSION_ID [CLAWTRACE STORE EVENTS_FILE (for the live refresh)]
+// JSON object; tests/serve_browser_test.cpp checks it against the API and the cards. The
+// charts are Chart.js: their data are read from the chart instances (Chart.getChart).
+// usage: node dashboard.cjs URL OUTDIR SESSION_ID PARALLEL_SESSION_ID [CLAWTRACE STORE EVENTS_FILE (for the live refresh)]
 'use strict';
 const { chromium } = require('playwright-core');
-
 const { execFileSync } = require('child_process');
+const gantt = require('./gantt.cjs');
 
-const [url, outDir, sessionId, clawtrace, store, extra] = process.argv.slice(2);
+const [url, outDir, sessionId, parallelId, clawtrace, store, extra] = process.argv.slice(2);
+
+// The data of the chart in [data-testid=TESTID], or null before it is drawn.
+const chartData = (testid) => {
+  const canvas = document.querySelector(`[data-testid=${testid}] canvas`);
+  const chart = canvas && Chart.getChart(canvas);
+  return chart ? chart.data.datasets[0].data : null;
+};
 
 async function main() {
   const browser = await chromium.launch({
@@ -23,16 +31,19 @@ async function main() {
 
   await page.goto(url);
   await page.waitForSelector('[data-testid=session-row]');
+  await page.waitForFunction(`(${chartData})('cost-chart') !== null`);
   out.rows = await page.$$eval('[data-testid=session-row]', (rows) => rows.map((r) => ({
     id: r.dataset.id, cost: Number(r.querySelector('[data-cost]').dataset.cost),
     shown: r.querySelector('[data-cost]').textContent })));
   out.total_cost = Number(await page.getAttribute('[data-testid=total-cost]', 'data-cost'));
-  out.model_rows = await page.$$eval('[data-testid=by-model] tr', (rows) => rows.length - 1);
+  out.cost_chart = await page.evaluate(`(${chartData})('cost-chart')`);
+  out.model_chart = await page.evaluate(`(${chartData})('model-chart')`);
+  out.tag_chart = await page.evaluate(`(${chartData})('tag-chart')`);
   await page.screenshot({ path: outDir + '/overview.png', fullPage: true });
 
   await page.click(`[data-testid=session-row][data-id="${sessionId}"]`);
   await page.waitForSelector('[data-testid=tree] li.node');
-  await page.waitForSelector('[data-testid=gantt-bar]');
+  await gantt.waitUntilDrawn(page);
   out.hash = await page.evaluate(() => location.hash);
   out.session_cost = Number(await page.getAttribute('[data-testid=session-cost]', 'data-cost'));
   out.nodes = await page.$$eval('[data-testid=tree] li.node', (lis) => lis.map((li) => {
@@ -41,21 +52,32 @@ async function main() {
     return { id: li.dataset.id, kind: li.dataset.kind, ancestors: kinds,
       redundant: li.querySelector(':scope > .node-row').classList.contains('redundant') };
   }));
-  out.bars = await page.$$eval('[data-testid=gantt-bar]', (bars) => bars.map((b) => ({
-    id: b.dataset.id, kind: b.dataset.kind, width: b.getBoundingClientRect().width })));
+  out.gantt = await gantt.read(page);
   await page.screenshot({ path: outDir + '/session.png', fullPage: true });
 
   // Payload on demand: the first tool call's arguments, fetched in full.
   await page.click('[data-testid=tree] li.node[data-kind=tool] > .node-row');
   await page.waitForSelector('[data-testid=payload]');
   out.payload = await page.textContent('[data-testid=payload]');
-  // Hovering a bar shows its details.
-  await page.hover('[data-testid=gantt-bar] >> nth=1');
-  out.tip = await page.evaluate(() => { const t = document.getElementById('tip'); return t.hidden ? '' : t.textContent; });
+  // Hovering the first sub-agent's bar shows its details; clicking it opens it.
+  const sub = out.gantt.rows[out.gantt.spans.findIndex((s) => s.kind === 'subagent')];
+  const at = await gantt.pointAtBar(page, sub);
+  await page.mouse.move(at.x, at.y);
+  out.tip = await gantt.tooltipText(page, sub);
+  await page.screenshot({ path: outDir + '/session-hover.png', fullPage: false, clip: await gantt.box(page) });
+  await page.mouse.click(at.x, at.y);
+  await page.waitForFunction(() => /subagent/.test(document.querySelector('[data-testid=detail] h2')?.textContent || ''));
+  out.clicked = await page.textContent('[data-testid=detail] h2');
   // Sub-agents collapse.
   await page.click('[data-testid=tree] li.node[data-kind=subagent] > .node-row > .toggle');
   out.subagent_collapsed = await page.isHidden('[data-testid=tree] li.node[data-kind=subagent] > ul');
   await page.screenshot({ path: outDir + '/session-detail.png', fullPage: false });
+
+  // Parallel tool calls: the OpenAI loop's two bash calls.
+  await page.goto(url + '#/session/' + parallelId);
+  await gantt.waitUntilDrawn(page);
+  out.parallel_gantt = await gantt.read(page);
+  await page.screenshot({ path: outDir + '/session-parallel.png', fullPage: true });
 
   // Live refresh: a session stored while the overview is open shows up without a reload.
   if (clawtrace) {

@@ -1,8 +1,10 @@
 // Times the dashboard on a large store in headless Chromium: the overview of 10,000
-// sessions, a tag filter, a 5,000-span session's tree and Gantt, and a collapse. Prints
-// the figures as one JSON object (milliseconds). usage: node responsiveness.cjs URL SESSION TAG SPANS
+// sessions, a tag filter, a 5,000-span session's tree and Gantt (Chart.js), a collapse,
+// scrolling the Gantt and hovering a bar deep in it. Prints the figures as one JSON object
+// (milliseconds). usage: node responsiveness.cjs URL SESSION TAG SPANS
 'use strict';
 const { chromium } = require('playwright-core');
+const gantt = require('./gantt.cjs');
 
 const [url, bigId, tag, spans] = process.argv.slice(2);
 
@@ -20,6 +22,7 @@ async function main() {
   let t = Date.now();
   await page.goto(url);
   await page.waitForSelector('[data-testid=session-row]');
+  await page.waitForFunction(() => { const c = document.querySelector('[data-testid=cost-chart] canvas'); return c && Chart.getChart(c); });
   out.overview_ms = Date.now() - t;
   out.overview_total = await page.textContent('[data-testid=totals] b');
   t = Date.now();
@@ -29,19 +32,24 @@ async function main() {
   out.filter_ms = Date.now() - t;
   t = Date.now();
   await page.goto(url + '#/session/' + bigId);
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=gantt-bar]').length === n, Number(spans), { timeout: 60000 });
+  await page.waitForSelector('[data-testid=tree] li.node');
+  await gantt.waitUntilDrawn(page, Number(spans), 60000);
   out.big_session_ms = Date.now() - t;
   out.big_session_nodes = await page.$$eval('[data-testid=tree] li.node', (l) => l.length);
+  out.gantt_bars = (await gantt.read(page)).spans.length;
   out.collapse_ms = await page.evaluate(`(${untilPainted})(() => document.querySelector('[data-testid=tree] li.node > .node-row > .toggle').click())`);
   out.expand_ms = await page.evaluate(`(${untilPainted})(() => document.querySelector('[data-testid=tree] li.node > .node-row > .toggle').click())`);
   t = Date.now();
   await page.click('[data-testid=tree] li.node[data-kind=tool] > .node-row');
   await page.waitForSelector('[data-testid=payload]');
   out.payload_ms = Date.now() - t;
+  // Scrolling the Gantt one screen (the chart redraws its window of rows).
+  out.gantt_scroll_ms = await page.evaluate(`(${untilPainted})(() => { document.querySelector('[data-testid=gantt]').scrollTop += 576; })`);
   t = Date.now();
-  await page.hover('[data-testid=gantt-bar] >> nth=4000');
-  await page.waitForFunction(() => !document.getElementById('tip').hidden);
-  out.hover_ms = Date.now() - t;
+  const at = await gantt.pointAtBar(page, 4000);
+  await page.mouse.move(at.x, at.y);
+  await gantt.tooltipText(page, 4000);
+  out.hover_ms = Date.now() - t;  // scroll to row 4,000, hover its bar, tooltip shown
   console.log(JSON.stringify(out));
   await browser.close();
 }

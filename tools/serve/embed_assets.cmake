@@ -1,12 +1,20 @@
 # Writes OUTPUT, a C++ source holding the dashboard's page files (NAMES, comma-separated,
-# under DIR), so an installed clawtrace serves them with no data directory.
-# Run with cmake -DDIR=… -DNAMES=a,b -DOUTPUT=… -P.
+# each NAME under DIR or NAME=PATH for a file from elsewhere, e.g. the chart library npm
+# installed in the build directory), so an installed clawtrace serves them with no data
+# directory. Run with cmake -DDIR=… -DNAMES=a,b=/x/b -DOUTPUT=… -P.
 string(REPLACE "," ";" names "${NAMES}")
 set(arrays "")
 set(table "")
 set(index 0)
-foreach(name IN LISTS names)
-  file(READ "${DIR}/${name}" hex HEX)
+foreach(entry IN LISTS names)
+  if(entry MATCHES "^([^=]+)=(.+)$")
+    set(name "${CMAKE_MATCH_1}")
+    set(path "${CMAKE_MATCH_2}")
+  else()
+    set(name "${entry}")
+    set(path "${DIR}/${entry}")
+  endif()
+  file(READ "${path}" hex HEX)
   string(LENGTH "${hex}" hex_length)
   math(EXPR size "${hex_length} / 2")
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")

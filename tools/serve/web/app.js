@@ -1,11 +1,11 @@
-// ClawTrace dashboard: plain DOM, no framework, nothing loaded from elsewhere. Routes:
+// ClawTrace dashboard: plain DOM for tables and the tree, Chart.js (npm, pinned, compiled
+// into the binary with this file) for the charts; nothing loaded from elsewhere. Routes:
 // #/ (overview), #/session/ID (execution path and timeline). Data from /api/ (same origin;
 // a token given as ?token= is kept by the server in a cookie).
 'use strict';
 
 const app = document.getElementById('app');
 const statusEl = document.getElementById('status');
-const tip = document.getElementById('tip');
 const REFRESH_MS = 5000;
 let refreshTimer = null;
 let overviewState = { q: '', tag: '', status: '', sort: '-start', offset: 0, limit: 100 };
@@ -29,6 +29,7 @@ function usd(v) {
   if (v >= 1) return '$' + v.toFixed(2);
   return '$' + v.toPrecision(4);
 }
+function usdTick(v) { return v === 0 ? '$0' : '$' + Number(v.toPrecision(3)); }
 function seconds(s) {
   if (s === null || s === undefined) return '–';
   if (s < 1) return (s * 1000).toFixed(1) + ' ms';
@@ -51,13 +52,48 @@ async function api(path) {
   return body;
 }
 
-function showTip(ev, text) {
-  tip.textContent = text;
-  tip.hidden = false;
-  tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - 430) + 'px';
-  tip.style.top = (ev.clientY + 14) + 'px';
+// ---------- charts (Chart.js) ----------
+
+const KIND_COLOURS = { llm: '#3b6fd8', tool: '#2f9e6e', process: '#8a6d3b', subagent: '#b0489e', session: 'rgba(122,129,148,.35)' };
+const ACCENT = '#3b6fd8';
+Chart.defaults.animation = false;  // data changes are shown at once, also on a live refresh
+Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", sans-serif';
+Chart.defaults.font.size = 11;
+Chart.defaults.color = '#6b7385';
+Chart.defaults.maintainAspectRatio = false;
+
+// A canvas is drawn once it is on the page; charts of a page left behind are destroyed.
+let charts = [];
+let pendingCharts = [];
+function chartBox(testid, heightPx, config, label) {
+  const canvas = el('canvas', { role: 'img', 'aria-label': label });
+  const box = el('div', { class: 'chart', 'data-testid': testid, style: 'height:' + heightPx + 'px' }, canvas);
+  pendingCharts.push(() => charts.push(new Chart(canvas, config)));
+  return box;
 }
-function hideTip() { tip.hidden = true; }
+function drawCharts() {
+  for (const make of pendingCharts) make();
+  pendingCharts = [];
+}
+function destroyCharts() {
+  for (const c of charts) c.destroy();
+  charts = [];
+  pendingCharts = [];
+}
+
+// Horizontal bars of cost, one per label (per model, per tag).
+function costBars(testid, labels, costs, extra) {
+  return chartBox(testid, 34 + 26 * Math.max(1, labels.length), {
+    type: 'bar',
+    data: { labels, datasets: [{ data: costs, backgroundColor: ACCENT, maxBarThickness: 14, minBarLength: 1 }] },
+    options: {
+      indexAxis: 'y',
+      interaction: { mode: 'index', axis: 'y', intersect: false },
+      scales: { x: { beginAtZero: true, ticks: { callback: usdTick, maxTicksLimit: 5 } }, y: { grid: { display: false } } },
+      plugins: { legend: { display: false }, tooltip: { callbacks: { label: (i) => usd(costs[i.dataIndex]) + (extra ? extra(i.dataIndex) : '') } } },
+    },
+  }, 'Cost per ' + (testid === 'tag-chart' ? 'tag' : 'model') + ': ' + labels.map((l, i) => l + ' ' + usd(costs[i])).join(', '));
+}
 
 // ---------- overview ----------
 
@@ -95,28 +131,43 @@ function filterBar(reload) {
   return el('div', { class: 'card filters' }, q, tag, status, sort);
 }
 
-function costCell(cost, max, unpriced) {
-  const w = max > 0 ? Math.max(1, Math.round((cost / max) * 90)) : 0;
-  return el('td', { class: 'num', 'data-cost': String(cost) },
-    el('div', { class: 'costcell' },
-      el('span', { text: usd(cost) + (unpriced ? ' +?' : ''), title: cost + ' USD' + (unpriced ? ', ' + unpriced + ' unpriced calls' : '') }),
-      el('div', { class: 'costtrack' }, el('div', { class: 'costbar', style: 'width:' + w + 'px' }))));
+function costCell(cost, unpriced) {
+  return el('td', { class: 'num', 'data-cost': String(cost),
+    text: usd(cost) + (unpriced ? ' +?' : ''), title: cost + ' USD' + (unpriced ? ', ' + unpriced + ' unpriced calls' : '') });
+}
+
+function sessionLabel(s) { return s.name || s.command.split(' ')[0].split('/').pop(); }
+
+// One bar per session of the page, in the table's order; a click opens the session.
+function sessionCostChart(sessions) {
+  return chartBox('cost-chart', 170, {
+    type: 'bar',
+    data: { labels: sessions.map(sessionLabel), datasets: [{ data: sessions.map(s => s.cost_usd), backgroundColor: ACCENT, maxBarThickness: 28, minBarLength: 1 }] },
+    options: {
+      interaction: { mode: 'index', axis: 'x', intersect: false },
+      scales: { y: { beginAtZero: true, ticks: { callback: usdTick, maxTicksLimit: 4 } }, x: { grid: { display: false }, ticks: { autoSkip: true, maxRotation: 0 } } },
+      plugins: { legend: { display: false }, tooltip: { callbacks: {
+        title: (items) => sessionLabel(sessions[items[0].dataIndex]) + ' · ' + sessions[items[0].dataIndex].id,
+        label: (i) => { const s = sessions[i.dataIndex]; return usd(s.cost_usd) + ' · ' + num(s.llm_calls) + ' LLM calls · ' + s.status; } } } },
+      onClick: (ev, els) => { if (els.length) location.hash = '#/session/' + sessions[els[0].index].id; },
+      onHover: (ev, els) => { ev.native.target.style.cursor = els.length ? 'pointer' : 'default'; },
+    },
+  }, 'Cost per session of this page, in the table\'s order');
 }
 
 function sessionsTable(data) {
-  const max = Math.max(0, ...data.sessions.map(s => s.cost_usd));
   const head = el('tr', {}, ...['session', 'start', 'duration', 'status', 'LLM calls', 'tokens in / out / cache r / w', 'cost', 'Q', 'tags']
     .map((h, i) => el('th', { class: i === 4 || i === 6 || i === 7 ? 'num' : '', text: h })));
   const rows = data.sessions.map(s => {
     const t = s.tokens;
     return el('tr', { class: 'session-row', 'data-testid': 'session-row', 'data-id': s.id, onclick: () => { location.hash = '#/session/' + s.id; } },
-      el('td', {}, el('b', { text: s.name || s.command.split(' ')[0].split('/').pop() }), ' ', el('span', { class: 'muted', text: s.id })),
+      el('td', {}, el('b', { text: sessionLabel(s) }), ' ', el('span', { class: 'muted', text: s.id })),
       el('td', { text: when(s.start_ns) }),
       el('td', { text: seconds(s.duration_s) }),
       el('td', { class: 'status-' + s.status, text: s.status + (s.exit_code && s.status !== 'ok' ? ' (' + s.exit_code + ')' : '') }),
       el('td', { class: 'num', text: num(s.llm_calls) }),
       el('td', { class: 'muted', text: [t.input, t.output, t.cache_read, t.cache_write].map(num).join(' / ') }),
-      costCell(s.cost_usd, max, s.unpriced_calls),
+      costCell(s.cost_usd, s.unpriced_calls),
       el('td', { class: 'num', text: s.quality === null ? '–' : s.quality.toFixed(2) }),
       el('td', { class: 'tags' }, ...Object.entries(s.tags).map(([k, v]) => el('span', { text: k + '=' + v }))));
   });
@@ -125,19 +176,24 @@ function sessionsTable(data) {
 }
 
 function totalsPanels(totals) {
-  const maxModel = Math.max(0, ...totals.by_model.map(m => m.cost_usd));
   const models = el('table', { 'data-testid': 'by-model' },
     el('tr', {}, el('th', { text: 'model' }), el('th', { class: 'num', text: 'calls' }), el('th', { class: 'num', text: 'tokens out' }), el('th', { class: 'num', text: 'bill' })),
     ...totals.by_model.map(m => el('tr', {}, el('td', { text: m.model || '(unknown)' }), el('td', { class: 'num', text: num(m.calls) }),
-      el('td', { class: 'num', text: num(m.tokens.output) }), costCell(m.cost_usd, maxModel, m.unpriced_calls))));
-  const maxTag = Math.max(0, ...totals.by_tag.map(t => t.cost_usd));
+      el('td', { class: 'num', text: num(m.tokens.output) }), costCell(m.cost_usd, m.unpriced_calls))));
   const tags = el('table', { 'data-testid': 'by-tag' },
     el('tr', {}, el('th', { text: 'tag' }), el('th', { class: 'num', text: 'sessions' }), el('th', { class: 'num', text: 'cost' })),
     ...totals.by_tag.map(t => el('tr', {}, el('td', { text: t.key + '=' + t.value }), el('td', { class: 'num', text: num(t.sessions) }),
-      costCell(t.cost_usd, maxTag, 0))));
-  if (!totals.by_tag.length) tags.append(el('tr', {}, el('td', { class: 'muted', colspan: 3, text: 'No tags (clawtrace run --tag K=V).' })));
-  return el('div', { class: 'two' }, el('div', { class: 'card' }, el('h2', { text: 'Per model' }), models),
-    el('div', { class: 'card' }, el('h2', { text: 'Per tag' }), tags));
+      costCell(t.cost_usd, 0))));
+  const byModel = el('div', { class: 'card' }, el('h2', { text: 'Per model' }), models);
+  if (totals.by_model.length)
+    byModel.append(costBars('model-chart', totals.by_model.map(m => m.model || '(unknown)'), totals.by_model.map(m => m.cost_usd),
+      (i) => ' · ' + num(totals.by_model[i].calls) + ' calls' + (totals.by_model[i].unpriced_calls ? ', ' + totals.by_model[i].unpriced_calls + ' unpriced' : '')));
+  const byTag = el('div', { class: 'card' }, el('h2', { text: 'Per tag' }), tags);
+  if (totals.by_tag.length)
+    byTag.append(costBars('tag-chart', totals.by_tag.map(t => t.key + '=' + t.value), totals.by_tag.map(t => t.cost_usd),
+      (i) => ' · ' + num(totals.by_tag[i].sessions) + ' sessions'));
+  else tags.append(el('tr', {}, el('td', { class: 'muted', colspan: 3, text: 'No tags (clawtrace run --tag K=V).' })));
+  return el('div', { class: 'two' }, byModel, byTag);
 }
 
 async function renderOverview() {
@@ -159,7 +215,10 @@ async function renderOverview() {
       el('button', { text: 'next ›', onclick: () => { s.offset += s.limit; load().catch(fail); } }));
     pager.firstChild.disabled = data.offset === 0;
     pager.lastChild.disabled = data.offset + data.limit >= data.total;
-    body.replaceChildren(kpis, el('div', { class: 'card' }, sessionsTable(data), pager), totalsPanels(t));
+    destroyCharts();
+    const costChart = data.sessions.length ? el('div', { class: 'card' }, el('h2', { text: 'Cost per session (this page)' }), sessionCostChart(data.sessions)) : null;
+    body.replaceChildren(...[kpis, costChart, el('div', { class: 'card' }, sessionsTable(data), pager), totalsPanels(t)].filter(Boolean));
+    drawCharts();
     setStatus('updated ' + new Date().toLocaleTimeString());
   };
   app.replaceChildren(filterBar(() => load().catch(fail)), body);
@@ -213,33 +272,100 @@ function treeView(root, findings, onSelect) {
   return container;
 }
 
-function ganttView(root) {
+// The timeline: a Chart.js horizontal floating bar [start, end] per span, one row each in
+// the tree's order, so parallel tool calls and sub-agents show as overlapping bars. One
+// dataset per kind (shared options: Chart.js then updates 5,000 bars quickly), and one for
+// spans still open; the rows are a linear axis (row numbers, labelled with the spans'
+// names), as category labels repeat and datasets of several kinds share rows. A long
+// session scrolls: the chart keeps every bar and shows the rows in view (the y axis'
+// window), so its canvas stays small with 5,000 spans.
+const GANTT_ROW_PX = 18, GANTT_BAR_PX = 12, GANTT_ROWS = 32, GANTT_AXIS_PX = 30, GANTT_LEGEND_PX = 28, GANTT_LABEL_PX = 260;
+const GANTT_SETS = [['session', 'session'], ['llm', 'LLM call'], ['tool', 'tool call'], ['process', 'process'],
+  ['subagent', 'sub-agent'], ['open', 'still open']];
+
+function ganttLabel(node, depth) {
+  const name = nodeLabel(node) || node.id;
+  return ' '.repeat(2 * depth) + (name.length > 36 ? name.slice(0, 35) + '…' : name);
+}
+
+function ganttDetail(node) {
+  return ['start ' + seconds(node.start_s) + ', took ' + (node.open ? 'still open' : seconds(node.duration_s)),
+    node.cost_usd === null ? '' : 'cost ' + usd(node.cost_usd) + ' (' + pct(node.share) + ')',
+    preview(node).slice(0, 120)].filter(Boolean);
+}
+
+// The bars, each {x: [start, end], y: row, span: {id, kind, session}}, by dataset.
+function ganttDatasets(rows, end) {
+  const bars = Object.fromEntries(GANTT_SETS.map(([key]) => [key, []]));
+  rows.forEach(({ node: n }, row) => {
+    const key = n.open ? 'open' : (bars[n.kind] ? n.kind : 'tool');
+    bars[key].push({ x: [Math.max(0, n.start_s), n.duration_s === null ? end : n.start_s + n.duration_s], y: row,
+      span: { id: n.id, kind: n.kind, session: n.session } });
+  });
+  return GANTT_SETS.map(([key, label]) => ({
+    label, data: bars[key], normalized: true, grouped: false, clip: 0, borderSkipped: false, minBarLength: 2,
+    barThickness: GANTT_BAR_PX,
+    backgroundColor: key === 'open' ? 'rgba(208,138,26,.35)' : KIND_COLOURS[key],
+    borderColor: key === 'open' ? '#d08a1a' : 'transparent', borderWidth: key === 'open' ? 1 : 0,
+  }));
+}
+
+function rowTicks(min, max) {
+  const ticks = [];
+  for (let v = Math.ceil(min); v <= Math.floor(max); v++) ticks.push({ value: v });
+  return ticks;
+}
+
+function ganttView(root, onSelect) {
   const rows = flatten(root, 0, []);
   let end = 0;
   for (const { node } of rows) end = Math.max(end, node.start_s + (node.duration_s || 0));
   end = end || 1;
-  const axis = el('div', { class: 'g-axis' });
-  for (let i = 0; i <= 4; i++) {
-    const shift = i === 0 ? '0' : i === 4 ? '-100%' : '-50%';  // the end labels stay inside
-    axis.append(el('span', { style: 'left:' + (i * 25) + '%;transform:translateX(' + shift + ')', text: seconds(end * i / 4) }));
-  }
-  const gantt = el('div', { class: 'gantt', 'data-testid': 'gantt' }, axis);
-  const frag = document.createDocumentFragment();
-  for (const { node, depth } of rows) {
-    const left = Math.max(0, node.start_s) / end * 100;
-    const width = node.duration_s === null ? 100 - left : node.duration_s / end * 100;
-    const detail = [node.kind + ' ' + (nodeLabel(node) || node.id), 'start ' + seconds(node.start_s) + ', took ' + seconds(node.duration_s),
-      node.cost_usd === null ? '' : 'cost ' + usd(node.cost_usd) + ' (' + pct(node.share) + ')', preview(node).slice(0, 200)].filter(Boolean).join('\n');
-    const bar = el('div', { class: 'bar kind-' + node.kind + (node.open ? ' open' : ''), 'data-testid': 'gantt-bar', 'data-id': node.id, 'data-kind': node.kind,
-      style: 'left:' + left + '%;width:' + width + '%' });
-    bar.addEventListener('mousemove', (ev) => showTip(ev, detail));
-    bar.addEventListener('mouseleave', hideTip);
-    frag.append(el('div', { class: 'g-row' },
-      el('div', { class: 'g-label', style: 'padding-left:' + (depth * 10) + 'px', title: nodeLabel(node) || node.id, text: nodeLabel(node) || node.id }),
-      el('div', { class: 'g-track' }, bar)));
-  }
-  gantt.append(frag);
-  return gantt;
+  const shown = Math.min(rows.length, GANTT_ROWS);
+  const height = shown * GANTT_ROW_PX + GANTT_AXIS_PX + GANTT_LEGEND_PX;
+  const nodeOf = (item) => rows[item.raw.y].node;
+  const labels = rows.map(({ node, depth }) => ganttLabel(node, depth));
+  const box = chartBox('gantt-chart', height, {
+    type: 'bar',
+    data: { labels, datasets: ganttDatasets(rows, end) },
+    options: {
+      indexAxis: 'y',
+      interaction: { mode: 'nearest', axis: 'y', intersect: false },  // anywhere on a row: its span
+      scales: {
+        x: { type: 'linear', position: 'top', min: 0, max: end, ticks: { callback: (v) => seconds(v), maxTicksLimit: 6 } },
+        y: { type: 'linear', reverse: true, offset: false, min: -0.5, max: shown - 0.5, grid: { display: false },
+             ticks: { autoSkip: false, crossAlign: 'far', color: '#1d2330', callback: (v) => labels[v] ?? '' },
+             afterBuildTicks: (scale) => { scale.ticks = rowTicks(scale.min, scale.max); },
+             afterFit: (scale) => { scale.width = GANTT_LABEL_PX; } },
+      },
+      plugins: {
+        legend: { position: 'bottom', labels: { boxWidth: 12, filter: (item, data) => data.datasets[item.datasetIndex].data.length > 0 } },
+        tooltip: { callbacks: {
+        title: (items) => { const n = nodeOf(items[0]); return n.kind + ' ' + (nodeLabel(n) || n.id); },
+        label: (item) => ganttDetail(nodeOf(item)) } } },
+      onClick: (ev, els, chart) => { if (els.length) onSelect(rows[chart.data.datasets[els[0].datasetIndex].data[els[0].index].y].node); },
+      onHover: (ev, els) => { ev.native.target.style.cursor = els.length ? 'pointer' : 'default'; },
+    },
+  }, 'Timeline of ' + rows.length + ' spans, one bar per span in the order of the execution path');
+  box.classList.add('g-sticky');
+  const scroller = el('div', { class: 'g-scroll', 'data-testid': 'gantt', style: 'height:' + height + 'px' },
+    box, el('div', { style: 'height:' + (rows.length - shown) * GANTT_ROW_PX + 'px' }));
+  let queued = false;
+  scroller.addEventListener('scroll', () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      const chart = Chart.getChart(box.querySelector('canvas'));
+      const first = Math.min(rows.length - shown, Math.round(scroller.scrollTop / GANTT_ROW_PX));
+      if (!chart || chart.options.scales.y.min === first - 0.5) return;
+      chart.options.scales.y.min = first - 0.5;
+      chart.options.scales.y.max = first + shown - 0.5;
+      chart.update('none');
+    });
+  });
+  const note = rows.length > shown ? el('p', { class: 'muted', text: num(rows.length) + ' spans, ' + shown + ' in view: scroll the timeline for the rest.' }) : null;
+  return el('div', {}, note, scroller);
 }
 
 async function showSpan(sessionId, n, panel) {
@@ -262,10 +388,11 @@ async function showSpan(sessionId, n, panel) {
 
 async function renderSession(id) {
   document.getElementById('crumb').textContent = '› session ' + id;
+  let refreshing = false;
   const load = async () => {
     const data = await api('/api/sessions/' + encodeURIComponent(id));
     const s = data.session, card = data.card;
-    const detail = el('div', { class: 'card detail', 'data-testid': 'detail' }, el('p', { class: 'muted', text: 'Click a span for its arguments, results or messages.' }));
+    const detail = el('div', { class: 'card detail', 'data-testid': 'detail' }, el('p', { class: 'muted', text: 'Click a span (in the tree or the timeline) for its arguments, results or messages.' }));
     const findings = card.redundancy;
     const head = el('div', { class: 'card kpis' },
       el('div', { class: 'kpi' }, el('b', { text: s.name || s.id }), el('span', { text: s.id + ' · ' + when(s.start_ns) })),
@@ -277,11 +404,17 @@ async function renderSession(id) {
       el('div', { class: 'kpi' }, el('a', { href: '/api/sessions/' + s.id + '/card?format=yaml', target: '_blank', text: 'TraceCard (YAML)' })));
     const waste = findings.length ? el('div', { class: 'card' }, el('h2', { text: 'Redundancy' }),
       ...findings.map(f => el('div', { class: 'finding' }, el('b', { text: f.kind + ' · ' + usd(f.wasted_usd) + ' wasted' }), ' ', f.reason))) : null;
-    app.replaceChildren(head, waste,
+    const scrolled = refreshing ? (app.querySelector('[data-testid=gantt]')?.scrollTop || 0) : 0;  // kept across a refresh
+    refreshing = true;
+    destroyCharts();
+    const select = (n) => showSpan(s.id, n, detail);
+    app.replaceChildren(...[head, waste,  // (replaceChildren would show a null as text)
       el('div', { class: 'split' },
-        el('div', { class: 'card' }, el('h2', { text: 'Execution path' }), treeView(data.tree, findings, (n) => showSpan(s.id, n, detail))),
+        el('div', { class: 'card' }, el('h2', { text: 'Execution path' }), treeView(data.tree, findings, select)),
         detail),
-      el('div', { class: 'card' }, el('h2', { text: 'Timeline' }), ganttView(data.tree)));
+      el('div', { class: 'card' }, el('h2', { text: 'Timeline' }), ganttView(data.tree, select))].filter(Boolean));
+    drawCharts();
+    if (scrolled) document.querySelector('[data-testid=gantt]').scrollTop = scrolled;
     setStatus('updated ' + new Date().toLocaleTimeString());
     return s.status === 'running';
   };
@@ -302,7 +435,7 @@ function scheduleRefresh(fn) {
 
 async function route() {
   stopRefresh();
-  hideTip();
+  destroyCharts();
   const m = location.hash.match(/^#\/session\/([0-9a-fA-F]{1,16}|last)$/);
   try {
     if (m) await renderSession(m[1]);
