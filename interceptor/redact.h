@@ -3,6 +3,9 @@
 // and streaming: it finds credentials by pattern in each direction's byte stream, split
 // anywhere, and masks them in place with '*' (same length, so stream offsets and HTTP
 // framing stay valid). No heap, no libstdc++, no locks: the preload links without them.
+// Masked: values of credential headers, query parameters and JSON fields (and those values
+// wherever they appear later: learned secrets), plus keys of known formats anywhere (a word
+// starting "sk-" or "AIza" followed by enough key characters: redact.cpp, kKeyFormats).
 #pragma once
 
 #include <stddef.h>
@@ -31,6 +34,12 @@ struct SecretSet {
 // One direction of one connection.
 class Redactor {
  public:
+  Redactor() = default;
+  // For text that is whole (a command-line argument): nothing follows its end, so what
+  // only more bytes could make a key is left as it is there.
+  struct WholeText {};
+  constexpr explicit Redactor(WholeText) : whole_(true) {}
+
   // Masks credentials in data[0, n) in place. Returns how many bytes at the end must be
   // held back because they may be the beginning of a credential that continues in the
   // next chunk (at most kMaxHoldBack); they are left unmodified and the caller prepends
@@ -55,6 +64,9 @@ class Redactor {
   bool learn_ = false;          // collect the masked value into the secret set
   uint16_t collected_len_ = 0;  // kMaxSecretLen + 1 once the value is too long to learn
   size_t overlay_left_ = 0;     // bytes still to mask of a known secret met in an earlier call
+  bool key_run_ = false;        // a key of a known format (sk-…, AIza…) runs on into the next call
+  bool prev_key_ = false;       // the byte before the next call's data is a key character
+  bool whole_ = false;          // see WholeText
   char name_[kMaxName] = {};
   char collected_[kMaxSecretLen] = {};
 };
