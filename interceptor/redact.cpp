@@ -316,12 +316,31 @@ size_t find_key_candidate(const char* d, size_t from, size_t n) {
   return n;
 }
 
-// The first key of a known format starting at or after `from`. `prev_key`: whether the
-// byte before d[0] (in the stream) is a key character. Reads only original bytes: d[from - 1]
-// on, which the caller has not masked yet.
-KeyMatch find_key(const char* d, size_t from, size_t n, bool prev_key, bool final, bool whole) {
+// The original byte k (1..kLookBehind) before d[p]; `before` holds the stream's bytes before d[0].
+inline char byte_before(const char* d, size_t p, size_t k, const char* before) {
+  return p >= k ? d[p - k] : before[kLookBehind - (k - p)];
+}
+
+// Whether a word starts at d[p]: after a byte that is not a key character, or after an
+// escape that ends in one — JSON "\nsk-…" (tool output lines), "\u201csk-…" (Python's
+// json.dumps), URL-encoded "%22sk-…".
+bool word_start(const char* d, size_t p, const char* before) {
+  const char c = byte_before(d, p, 1, before);
+  if (!is_name_char(c)) return true;
+  if (byte_before(d, p, 2, before) == '\\' && (c == 'n' || c == 'r' || c == 't' || c == 'b' || c == 'f')) return true;
+  if (byte_before(d, p, 3, before) == '%' && is_hex(byte_before(d, p, 2, before)) && is_hex(c)) return true;
+  if (byte_before(d, p, 6, before) != '\\' || byte_before(d, p, 5, before) != 'u') return false;
+  for (size_t k = 1; k <= 4; ++k)
+    if (!is_hex(byte_before(d, p, k, before))) return false;
+  return true;
+}
+
+// The first key of a known format starting at or after `from`. `before`: the stream's
+// kLookBehind bytes before d[0]. Reads only original bytes: from d[from - kLookBehind] on,
+// which the caller has not masked yet.
+KeyMatch find_key(const char* d, size_t from, size_t n, const char* before, bool final, bool whole) {
   for (size_t p = find_key_candidate(d, from, n); p < n; p = find_key_candidate(d, p + 1, n)) {
-    if (p == 0 ? prev_key : is_name_char(d[p - 1])) continue;  // inside a word
+    if (!word_start(d, p, before)) continue;
     for (const KeyFormat& f : kKeyFormats) {
       size_t end = n;
       const int found = key_of_format(f, d, p, n, final, whole, &end);
@@ -354,7 +373,7 @@ struct Redactor::Pass {
   size_t tail[kMaxSecrets];  // where the buffer ends in a proper prefix of the secret, or n
   KeyMatch key{};            // the next key of a known format (kKeyFormats)
   bool key_open = false;     // a key noted as the automaton passed it runs on past n
-  bool prev_key = false;     // the original byte before the automaton's position is a key character
+  char before[kLookBehind];  // the original bytes before the automaton's position i
 
   size_t run();
   void find_secrets(size_t from);
@@ -392,14 +411,14 @@ size_t Redactor::process(char* data, size_t n, SecretSet& secrets, bool final) {
 
 size_t Redactor::Pass::run() {
   overlay_end = r.overlay_left_;
-  prev_key = r.prev_key_;
+  memcpy(before, r.before_, kLookBehind);
   size_t from = 0;
   if (r.key_run_) {  // a key of a known format ran past the end of the last call
     while (from < n && is_name_char(d[from])) ++from;
     if (from > overlay_end) overlay_end = from;
     key_open = from == n;
   }
-  key = find_key(d, from, n, prev_key, final, r.whole_);
+  key = find_key(d, from, n, r.before_, final, r.whole_);  // r.before_: the bytes before d[0]
   find_secrets(0);
   size_t i = 0;
   while (i < n) {
@@ -414,19 +433,28 @@ size_t Redactor::Pass::run() {
     }
     end = next;
     learned = false;
-    const bool key_char_at_end = is_name_char(d[end - 1]);  // still original: nothing from i on is masked
+    const size_t planned_end = end;
+    char before_end[kLookBehind];  // d[i, end) is still original; `before` holds what came before i
+    for (size_t k = 1; k <= kLookBehind; ++k) before_end[kLookBehind - k] = byte_before(d + i, end - i, k, before);
     const size_t b = advance(i);
+    const char last = b > i ? d[b - 1] : ' ';  // never masked by the automaton when it stops early
     if (overlay_end > i) memset(d + i, '*', (b < overlay_end ? b : overlay_end) - i);
-    // Stuck, the automaton stopped after ':' or a space (Authorization scheme), or before a
-    // backslash (JSON value): neither a key character nor a byte a key can start at.
-    if (b > i) prev_key = b == end && key_char_at_end;
+    if (b == planned_end) {
+      memcpy(before, before_end, kLookBehind);
+    } else if (b > i) {
+      // Stopped early: after a learned value's terminator, after ':' or a space (stuck on an
+      // Authorization scheme), or before a backslash (stuck in a JSON value). The last byte
+      // then decides what follows alone, as the original bytes would.
+      memset(before, ' ', kLookBehind);
+      if (learned) before[kLookBehind - 1] = last;
+    }
     i = b;
     if (stuck) break;
     if (learned) find_secrets(i);
   }
   r.overlay_left_ = overlay_end > i ? overlay_end - i : 0;
   r.key_run_ = key_open;
-  r.prev_key_ = prev_key;
+  memcpy(r.before_, before, kLookBehind);
   return n - i;
 }
 
@@ -437,7 +465,7 @@ bool Redactor::Pass::on_key_at(size_t i) {
   if (key.undecided) return false;  // never when final
   if (key.end > overlay_end) overlay_end = key.end;
   if (key.end == n) key_open = true;  // its run may go on in the next call
-  key = find_key(d, key.end, n, prev_key, final, r.whole_);  // a key's run holds no other key's start
+  key = find_key(d, key.end, n, r.before_, final, r.whole_);  // a key's run holds no other key's start
   return true;
 }
 
@@ -820,6 +848,12 @@ void mask_quoted_headers(char* s, size_t n) {
 }
 
 }  // namespace
+
+void mask_key_formats(char* s, size_t n) {
+  constexpr char kNothing[kLookBehind] = {' ', ' ', ' ', ' ', ' ', ' '};
+  for (KeyMatch k = find_key(s, 0, n, kNothing, true, true); k.at < n; k = find_key(s, k.end, n, kNothing, true, true))
+    memset(s + k.at, '*', k.end - k.at);
+}
 
 bool is_secret_flag(const char* arg) {
   const size_t n = strlen(arg);

@@ -17,6 +17,7 @@ inline constexpr size_t kMaxSecrets = 16;
 inline constexpr size_t kMaxSecretLen = 512;
 inline constexpr size_t kMinSecretLen = 8;   // shorter values are not learned
 inline constexpr size_t kMaxHoldBack = kMaxSecretLen + 64;
+inline constexpr size_t kLookBehind = 6;  // bytes before a key that decide it starts a word ("\u201c")
 
 // Credential values learned from headers, query strings and JSON fields of this process's
 // traffic; they are masked wherever they appear later, in either direction (bodies included).
@@ -65,7 +66,7 @@ class Redactor {
   uint16_t collected_len_ = 0;  // kMaxSecretLen + 1 once the value is too long to learn
   size_t overlay_left_ = 0;     // bytes still to mask of a known secret met in an earlier call
   bool key_run_ = false;        // a key of a known format (sk-…, AIza…) runs on into the next call
-  bool prev_key_ = false;       // the byte before the next call's data is a key character
+  char before_[kLookBehind] = {' ', ' ', ' ', ' ', ' ', ' '};  // original bytes before the next call's data
   bool whole_ = false;          // see WholeText
   char name_[kMaxName] = {};
   char collected_[kMaxSecretLen] = {};
@@ -76,6 +77,9 @@ class Redactor {
 // scanned as if it began a header line. Used for every argv the preload records.
 // `--api-key=VALUE`-style arguments are masked after the '=' too.
 void redact_argument(char* s, size_t n);
+// Masks keys of known formats (sk-…, AIza…) in whole text, in place. For text joined from
+// pieces after capture (a key a model streamed across SSE events) and for imported events.
+void mask_key_formats(char* s, size_t n);
 // True for a flag whose next argument is a credential (`--api-key`, `--key`, `--token`, …).
 bool is_secret_flag(const char* arg);
 

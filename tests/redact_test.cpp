@@ -110,7 +110,7 @@ const std::string kPastedGoogleKey = "AIzaSyB-PastedGoogleKey0123456789abcdef";
 std::string unlearned_keys_request() {
   const std::string body =
       R"({"model":"gpt-4o","messages":[{"role":"user","content":"use )" + kPastedKey +
-      R"(, or )" + kPastedGoogleKey + R"(."},{"role":"tool","tool_call_id":"call_1","content":"OPENAI_API_KEY=)" +
+      R"(, or )" + kPastedGoogleKey + R"(."},{"role":"tool","tool_call_id":"call_1","content":"printenv:\n)" +
       kToolResultKey + R"(\nHOME=/root"}]})";
   return with_length("POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n", body);
 }
@@ -309,7 +309,7 @@ TEST(Redact, KeysOfKnownFormatsAreMaskedWithoutBeingLearned) {
       "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",      // Google, exactly 39
   };
   for (const auto& k : keys) {
-    for (const char* before : {"", " ", "\"", "=", "\n", ":", "'", "(", "*"}) {
+    for (const char* before : {"", " ", "\"", "=", "\n", ":", "'", "(", "*", "\\n", "\\t", "\\u201c", "%22", "\\\""}) {
       for (const char* after : {"", " ", "\"", ".", "\\n", ",", "\r\n"}) {
         const std::string in = std::string("text") + (*before ? before : " ") + k + after + " more";
         const std::string out = redact(in);
@@ -339,6 +339,17 @@ TEST(Redact, LookAlikesOfKeyFormatsStayVisible) {
     const std::string in = "say " + harmless + " now";
     EXPECT_EQ(redact(in), in) << harmless;
   }
+}
+
+TEST(Redact, KeyFormatsInWholeText) {
+  // Text joined from streamed pieces: only known formats, nothing else of the rules.
+  std::string text = "Here: " + kToolResultKey + ", and " + kPastedGoogleKey + "\nx-api-key: visible-12345 sk-short";
+  const std::string want = masked(text, {kToolResultKey, kPastedGoogleKey});
+  mask_key_formats(text.data(), text.size());
+  EXPECT_EQ(text, want);
+  std::string end = "ends in sk-ant";  // whole: nothing more can follow
+  mask_key_formats(end.data(), end.size());
+  EXPECT_EQ(end, "ends in sk-ant");
 }
 
 TEST(Redact, UndecidedKeyStartsAreHeldBackBriefly) {
