@@ -253,6 +253,103 @@ bool add_secret(SecretSet& set, const char* s, size_t n) {
   return true;
 }
 
+// ---- key formats recognised without being learned ------------------------------------------
+
+// A key of a known format: its prefix at the start of a word, then a run of key characters
+// ([A-Za-z0-9_-], is_name_char). "sk-": OpenAI (sk-proj-…, sk-svcacct-…), Anthropic
+// (sk-ant-api03-…), OpenRouter (sk-or-v1-…), DeepSeek and others; "AIza": Google API keys
+// (39 characters). `mixed`: a digit or capital letter must appear within the first
+// kDecideLen characters, so prose like "sk-learn-compatible-estimators" stays visible.
+struct KeyFormat {
+  const char* prefix;
+  size_t prefix_len;
+  size_t min_len;  // prefix included
+  bool mixed;
+};
+constexpr KeyFormat kKeyFormats[] = {{"sk-", 3, 23, true}, {"AIza", 4, 39, false}};
+constexpr size_t kDecideLen = 64;  // what the decision may look at: bounds the hold-back
+static_assert(kDecideLen <= kMaxHoldBack);
+
+struct KeyMatch {
+  size_t at;       // where a key starts, or n
+  size_t end;      // where its run of key characters ends (n when the run reaches the end of data)
+  bool undecided;  // the data ends before it can be told whether a key starts at `at`
+};
+
+inline bool is_mixed_char(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); }
+
+// Whether a key of format f starts at p (a word start): 1 yes, 0 no, -1 undecided. *end
+// is where its run ends. With `final` (the writer also flushes what waited 100 ms) and
+// unless the text is whole, a whole prefix whose run reaches n is masked: it may be a key
+// whose rest comes later.
+int key_of_format(const KeyFormat& f, const char* d, size_t p, size_t n, bool final, bool whole, size_t* end) {
+  size_t k = 0;
+  while (k < f.prefix_len && p + k < n && d[p + k] == f.prefix[k]) ++k;
+  if (k < f.prefix_len) return p + k < n || final ? 0 : -1;
+  bool mixed = !f.mixed;
+  size_t q = p + k;
+  for (; q < n && is_name_char(d[q]); ++q)
+    if (!mixed && q - p < kDecideLen && is_mixed_char(d[q])) mixed = true;
+  *end = q;
+  const size_t len = q - p;
+  if (len >= f.min_len && mixed) return 1;
+  if (q < n || len >= kDecideLen) return 0;
+  if (final) return whole ? 0 : 1;
+  return -1;  // the run goes on past n: too short yet, or no digit or capital yet
+}
+
+// Positions ≥ from where 's' is followed by 'k' or 'A' by 'I' (or the data ends after it).
+size_t find_key_candidate(const char* d, size_t from, size_t n) {
+  size_t p = from;
+#if defined(__SSE2__)
+  const __m128i s = _mm_set1_epi8('s'), k = _mm_set1_epi8('k'), a = _mm_set1_epi8('A'), i = _mm_set1_epi8('I');
+  for (; p + 17 <= n; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p));
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p + 1));
+    const __m128i m = _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(v, s), _mm_cmpeq_epi8(w, k)),
+                                   _mm_and_si128(_mm_cmpeq_epi8(v, a), _mm_cmpeq_epi8(w, i)));
+    if (const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(m))) return p + static_cast<size_t>(__builtin_ctz(mask));
+  }
+#endif
+  for (; p < n; ++p)
+    if ((d[p] == 's' && (p + 1 == n || d[p + 1] == 'k')) || (d[p] == 'A' && (p + 1 == n || d[p + 1] == 'I'))) return p;
+  return n;
+}
+
+// The original byte k (1..kLookBehind) before d[p]; `before` holds the stream's bytes before d[0].
+inline char byte_before(const char* d, size_t p, size_t k, const char* before) {
+  return p >= k ? d[p - k] : before[kLookBehind - (k - p)];
+}
+
+// Whether a word starts at d[p]: after a byte that is not a key character, or after an
+// escape that ends in one — JSON "\nsk-…" (tool output lines), "\u201csk-…" (Python's
+// json.dumps), URL-encoded "%22sk-…".
+bool word_start(const char* d, size_t p, const char* before) {
+  const char c = byte_before(d, p, 1, before);
+  if (!is_name_char(c)) return true;
+  if (byte_before(d, p, 2, before) == '\\' && (c == 'n' || c == 'r' || c == 't' || c == 'b' || c == 'f')) return true;
+  if (byte_before(d, p, 3, before) == '%' && is_hex(byte_before(d, p, 2, before)) && is_hex(c)) return true;
+  if (byte_before(d, p, 6, before) != '\\' || byte_before(d, p, 5, before) != 'u') return false;
+  for (size_t k = 1; k <= 4; ++k)
+    if (!is_hex(byte_before(d, p, k, before))) return false;
+  return true;
+}
+
+// The first key of a known format starting at or after `from`. `before`: the stream's
+// kLookBehind bytes before d[0]. Reads only original bytes: from d[from - kLookBehind] on,
+// which the caller has not masked yet.
+KeyMatch find_key(const char* d, size_t from, size_t n, const char* before, bool final, bool whole) {
+  for (size_t p = find_key_candidate(d, from, n); p < n; p = find_key_candidate(d, p + 1, n)) {
+    if (!word_start(d, p, before)) continue;
+    for (const KeyFormat& f : kKeyFormats) {
+      size_t end = n;
+      const int found = key_of_format(f, d, p, n, final, whole, &end);
+      if (found != 0) return {p, end, found < 0};
+    }
+  }
+  return {n, n, false};
+}
+
 }  // namespace
 
 void SecretSet::add(const char* s, size_t n) { add_secret(*this, s, n); }
@@ -274,11 +371,15 @@ struct Redactor::Pass {
   size_t overlay_end = 0;   // bytes before this are masked as the automaton passes them
   size_t occ[kMaxSecrets];  // next full occurrence of each secret, or n
   size_t tail[kMaxSecrets];  // where the buffer ends in a proper prefix of the secret, or n
+  KeyMatch key{};            // the next key of a known format (kKeyFormats)
+  bool key_open = false;     // a key noted as the automaton passed it runs on past n
+  char before[kLookBehind];  // the original bytes before the automaton's position i
 
   size_t run();
   void find_secrets(size_t from);
   size_t tail_start(size_t j, size_t from) const;
   bool on_secrets_at(size_t i);
+  bool on_key_at(size_t i);
   size_t advance(size_t i);
 
   size_t scan(size_t i);
@@ -310,28 +411,62 @@ size_t Redactor::process(char* data, size_t n, SecretSet& secrets, bool final) {
 
 size_t Redactor::Pass::run() {
   overlay_end = r.overlay_left_;
+  memcpy(before, r.before_, kLookBehind);
+  size_t from = 0;
+  if (r.key_run_) {  // a key of a known format ran past the end of the last call
+    while (from < n && is_name_char(d[from])) ++from;
+    if (from > overlay_end) overlay_end = from;
+    key_open = from == n;
+  }
+  key = find_key(d, from, n, r.before_, final, r.whole_);  // r.before_: the bytes before d[0]
   find_secrets(0);
   size_t i = 0;
   while (i < n) {
-    size_t next = n;
+    size_t next = key.at;
     for (size_t j = 0; j < secrets.count; ++j) {
       if (occ[j] < next) next = occ[j];
       if (tail[j] < next) next = tail[j];
     }
     if (next == i) {
-      if (!on_secrets_at(i)) break;
+      if (!on_key_at(i) || !on_secrets_at(i)) break;
       continue;
     }
     end = next;
     learned = false;
+    const size_t planned_end = end;
+    char before_end[kLookBehind];  // d[i, end) is still original; `before` holds what came before i
+    for (size_t k = 1; k <= kLookBehind; ++k) before_end[kLookBehind - k] = byte_before(d + i, end - i, k, before);
     const size_t b = advance(i);
+    const char last = b > i ? d[b - 1] : ' ';  // never masked by the automaton when it stops early
     if (overlay_end > i) memset(d + i, '*', (b < overlay_end ? b : overlay_end) - i);
+    if (b == planned_end) {
+      memcpy(before, before_end, kLookBehind);
+    } else if (b > i) {
+      // Stopped early: after a learned value's terminator, after ':' or a space (stuck on an
+      // Authorization scheme), or before a backslash (stuck in a JSON value). The last byte
+      // then decides what follows alone, as the original bytes would.
+      memset(before, ' ', kLookBehind);
+      if (learned) before[kLookBehind - 1] = last;
+    }
     i = b;
     if (stuck) break;
     if (learned) find_secrets(i);
   }
   r.overlay_left_ = overlay_end > i ? overlay_end - i : 0;
+  r.key_run_ = key_open;
+  memcpy(r.before_, before, kLookBehind);
   return n - i;
+}
+
+// A key of a known format starting at i: masked as the automaton passes. Returns false to
+// stop before i (more data will tell whether it is one).
+bool Redactor::Pass::on_key_at(size_t i) {
+  if (key.at != i) return true;
+  if (key.undecided) return false;  // never when final
+  if (key.end > overlay_end) overlay_end = key.end;
+  if (key.end == n) key_open = true;  // its run may go on in the next call
+  key = find_key(d, key.end, n, r.before_, final, r.whole_);  // a key's run holds no other key's start
+  return true;
 }
 
 void Redactor::Pass::find_secrets(size_t from) {
@@ -714,6 +849,12 @@ void mask_quoted_headers(char* s, size_t n) {
 
 }  // namespace
 
+void mask_key_formats(char* s, size_t n) {
+  constexpr char kNothing[kLookBehind] = {' ', ' ', ' ', ' ', ' ', ' '};
+  for (KeyMatch k = find_key(s, 0, n, kNothing, true, true); k.at < n; k = find_key(s, k.end, n, kNothing, true, true))
+    memset(s + k.at, '*', k.end - k.at);
+}
+
 bool is_secret_flag(const char* arg) {
   const size_t n = strlen(arg);
   const size_t flag = secret_flag_len(arg, n);
@@ -729,7 +870,7 @@ void redact_argument(char* s, size_t n) {
   mask_flag_words(s, n);
   mask_quoted_headers(s, n);
   SecretSet none;
-  Redactor r;
+  Redactor r(Redactor::WholeText{});
   char line_start = '\n';
   (void)r.process(&line_start, 1, none, false);
   (void)r.process(s, n, none, true);

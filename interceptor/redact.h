@@ -3,6 +3,9 @@
 // and streaming: it finds credentials by pattern in each direction's byte stream, split
 // anywhere, and masks them in place with '*' (same length, so stream offsets and HTTP
 // framing stay valid). No heap, no libstdc++, no locks: the preload links without them.
+// Masked: values of credential headers, query parameters and JSON fields (and those values
+// wherever they appear later: learned secrets), plus keys of known formats anywhere (a word
+// starting "sk-" or "AIza" followed by enough key characters: redact.cpp, kKeyFormats).
 #pragma once
 
 #include <stddef.h>
@@ -14,6 +17,7 @@ inline constexpr size_t kMaxSecrets = 16;
 inline constexpr size_t kMaxSecretLen = 512;
 inline constexpr size_t kMinSecretLen = 8;   // shorter values are not learned
 inline constexpr size_t kMaxHoldBack = kMaxSecretLen + 64;
+inline constexpr size_t kLookBehind = 6;  // bytes before a key that decide it starts a word ("\u201c")
 
 // Credential values learned from headers, query strings and JSON fields of this process's
 // traffic; they are masked wherever they appear later, in either direction (bodies included).
@@ -31,6 +35,12 @@ struct SecretSet {
 // One direction of one connection.
 class Redactor {
  public:
+  Redactor() = default;
+  // For text that is whole (a command-line argument): nothing follows its end, so what
+  // only more bytes could make a key is left as it is there.
+  struct WholeText {};
+  constexpr explicit Redactor(WholeText) : whole_(true) {}
+
   // Masks credentials in data[0, n) in place. Returns how many bytes at the end must be
   // held back because they may be the beginning of a credential that continues in the
   // next chunk (at most kMaxHoldBack); they are left unmodified and the caller prepends
@@ -55,6 +65,9 @@ class Redactor {
   bool learn_ = false;          // collect the masked value into the secret set
   uint16_t collected_len_ = 0;  // kMaxSecretLen + 1 once the value is too long to learn
   size_t overlay_left_ = 0;     // bytes still to mask of a known secret met in an earlier call
+  bool key_run_ = false;        // a key of a known format (sk-…, AIza…) runs on into the next call
+  char before_[kLookBehind] = {' ', ' ', ' ', ' ', ' ', ' '};  // original bytes before the next call's data
+  bool whole_ = false;          // see WholeText
   char name_[kMaxName] = {};
   char collected_[kMaxSecretLen] = {};
 };
@@ -64,6 +77,9 @@ class Redactor {
 // scanned as if it began a header line. Used for every argv the preload records.
 // `--api-key=VALUE`-style arguments are masked after the '=' too.
 void redact_argument(char* s, size_t n);
+// Masks keys of known formats (sk-…, AIza…) in whole text, in place. For text joined from
+// pieces after capture (a key a model streamed across SSE events) and for imported events.
+void mask_key_formats(char* s, size_t n);
 // True for a flag whose next argument is a credential (`--api-key`, `--key`, `--token`, …).
 bool is_secret_flag(const char* arg);
 

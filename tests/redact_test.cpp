@@ -102,6 +102,19 @@ std::string gemini_request() {
                      body);
 }
 
+// Keys never sent in a header, so never learned: a tool result and a user message carry
+// them in the body, found by their format alone (sk-…, sk-ant-…, AIza…).
+const std::string kToolResultKey = "sk-ant-api03-T00lResu1t-xYz_0123456789-abcdefABCDEF";
+const std::string kPastedKey = "sk-proj-Pasted9Key_QrStUvWxYz0123";
+const std::string kPastedGoogleKey = "AIzaSyB-PastedGoogleKey0123456789abcdef";
+std::string unlearned_keys_request() {
+  const std::string body =
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":"use )" + kPastedKey +
+      R"(, or )" + kPastedGoogleKey + R"(."},{"role":"tool","tool_call_id":"call_1","content":"printenv:\n)" +
+      kToolResultKey + R"(\nHOME=/root"}]})";
+  return with_length("POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n", body);
+}
+
 std::string json_key_request() {
   const std::string body = "{\n  \"model\": \"llama3\",\n  \"api_key\" :  \"" + kBodyKey +
                            "\",\n  \"messages\": [{\"role\": \"user\", \"content\": \"api_key please\"}]\n}";
@@ -120,6 +133,7 @@ std::vector<Case> realistic_cases() {
       {"openai", openai_request(), {kOpenAiKey, kCookie}},
       {"gemini", gemini_request(), {kGoogleKey}},
       {"json_api_key", json_key_request(), {kBodyKey}},
+      {"unlearned_keys", unlearned_keys_request(), {kPastedKey, kPastedGoogleKey, kToolResultKey}},
   };
 }
 
@@ -286,6 +300,82 @@ TEST(Redact, ChunkedEncodingInsideAJsonValueStaysIntact) {
   EXPECT_EQ(redact(between), masked(between, {"sk-12345678"}));
 }
 
+TEST(Redact, KeysOfKnownFormatsAreMaskedWithoutBeingLearned) {
+  const std::vector<std::string> keys = {
+      "sk-ant-api03-Zq9_xWv4Kp2LmN8rTt6Yb1Hc3Jd5Fg7",  // Anthropic
+      "sk-proj-4fGh7JkL9mNpQrStUvWxYz01",              // OpenAI project key
+      "sk-0123456789abcdefghij",                       // legacy OpenAI, shortest masked
+      "sk-or-v1-0123456789abcdef0123456789abcdef",     // OpenRouter
+      "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",      // Google, exactly 39
+  };
+  for (const auto& k : keys) {
+    for (const char* before : {"", " ", "\"", "=", "\n", ":", "'", "(", "*", "\\n", "\\t", "\\u201c", "%22", "\\\""}) {
+      for (const char* after : {"", " ", "\"", ".", "\\n", ",", "\r\n"}) {
+        const std::string in = std::string("text") + (*before ? before : " ") + k + after + " more";
+        const std::string out = redact(in);
+        EXPECT_EQ(out, masked(in, {k})) << in;
+        for (size_t cut = 1; cut < in.size(); ++cut) ASSERT_EQ(redact(in, {cut}), out) << in << " cut " << cut;
+      }
+    }
+    EXPECT_EQ(redact(k), stars(k.size()));  // at the very start of the stream
+  }
+  // A key is masked to the end of its run, however it is cut; a run without a digit or
+  // capital among its first 64 characters is prose.
+  const std::string prose = "x sk-" + std::string(300, 'a') + "B9 y";
+  EXPECT_EQ(redact(prose), prose);
+  const std::string key = "sk-ant-api03-B9" + std::string(600, 'a');
+  const std::string in = "x " + key + " y";
+  for (size_t cut = 1; cut + 1 < in.size(); cut += 7) {
+    ASSERT_EQ(redact(in, {cut, std::min(cut + 300, in.size() - 1)}), masked(in, {key})) << cut;
+    ASSERT_EQ(redact(prose, {std::min(cut, prose.size() - 1)}), prose) << cut;
+  }
+}
+
+TEST(Redact, LookAlikesOfKeyFormatsStayVisible) {
+  for (const std::string harmless :
+       {"task-0123456789abcdefghijKL", "risk-ABCDEFGHIJKLMNOPQRSTUV", "sk-learn-compatible-estimators-here",
+        "sk-short-A1", "ask sk-0123456789abcdefghi", "AIzaTooShort0123456789", "xAIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+        "_sk-0123456789abcdefghijkl", "sk_0123456789abcdefghijkl", "Sk-0123456789abcdefghijkl"}) {
+    const std::string in = "say " + harmless + " now";
+    EXPECT_EQ(redact(in), in) << harmless;
+  }
+}
+
+TEST(Redact, KeyFormatsInWholeText) {
+  // Text joined from streamed pieces: only known formats, nothing else of the rules.
+  std::string text = "Here: " + kToolResultKey + ", and " + kPastedGoogleKey + "\nx-api-key: visible-12345 sk-short";
+  const std::string want = masked(text, {kToolResultKey, kPastedGoogleKey});
+  mask_key_formats(text.data(), text.size());
+  EXPECT_EQ(text, want);
+  std::string end = "ends in sk-ant";  // whole: nothing more can follow
+  mask_key_formats(end.data(), end.size());
+  EXPECT_EQ(end, "ends in sk-ant");
+}
+
+TEST(Redact, UndecidedKeyStartsAreHeldBackBriefly) {
+  auto set = std::make_unique<SecretSet>();
+  Redactor r;
+  std::string a = "the key is sk-ant-api03";  // could still become a key
+  const size_t h = r.process(a.data(), a.size(), *set, false);
+  EXPECT_EQ(h, std::string("sk-ant-api03").size());
+  std::string b = a.substr(a.size() - h) + "-Ab12345678901234567 ok";
+  EXPECT_EQ(r.process(b.data(), b.size(), *set, true), 0u);
+  EXPECT_EQ(b, stars(b.size() - 3) + " ok");
+  // Flushed as final (the writer's idle flush) it is masked, and so is its continuation.
+  Redactor r2;
+  std::string end = "ends with sk-ant";
+  EXPECT_EQ(r2.process(end.data(), end.size(), *set, true), 0u);
+  EXPECT_EQ(end, "ends with " + stars(6));
+  std::string more = "-api03-Zx9 and more";
+  EXPECT_EQ(r2.process(more.data(), more.size(), *set, true), 0u);
+  EXPECT_EQ(more, stars(10) + " and more");
+  // Only a whole prefix: "s" or "AI" at the very end stays.
+  Redactor r3;
+  std::string tail = "plural s";
+  EXPECT_EQ(r3.process(tail.data(), tail.size(), *set, true), 0u);
+  EXPECT_EQ(tail, "plural s");
+}
+
 TEST(Redact, LearnedKeyIsMaskedInLaterResponsesAndRequests) {
   auto set = std::make_unique<SecretSet>();
   Redactor request, response;
@@ -391,6 +481,11 @@ TEST(RedactArgument, CredentialFlagsAndShellCommands) {
   EXPECT_EQ(masked("curl -H 'x-api-key: sk-abc' u"), "curl -H 'x-api-key: ******' u");
   EXPECT_EQ(masked(R"(curl -H "Authorization: Bearer sk-x" -d '{"a":1}' u)"),
             R"(curl -H "Authorization: Bearer ****" -d '{"a":1}' u)");
+  // Keys of known formats anywhere in an argument (a bare argument, a sh -c string).
+  EXPECT_EQ(masked("sk-proj-Abc0123456789xyzQWERTY"), stars(30));
+  EXPECT_EQ(masked("tool AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY --fast"), "tool " + std::string(39, '*') + " --fast");
+  EXPECT_EQ(masked("echo OPENAI_API_KEY=sk-ant-api03-Q1w2E3r4T5y6U7i8O9p0 | tool"),
+            "echo OPENAI_API_KEY=" + stars(33) + " | tool");
   EXPECT_TRUE(is_secret_flag("--key"));
   EXPECT_FALSE(is_secret_flag("--key=v"));
 }

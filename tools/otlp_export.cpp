@@ -1,6 +1,8 @@
 #include "otlp_export.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -291,12 +293,14 @@ class Ledger {
     if (!u.is_object()) u = json::object{};
     u.get_object()[session] = json::object{{"accepted", accepted}, {"spans", spans}};
     std::error_code ec;
-    std::filesystem::create_directories(file_.parent_path(), ec);
+    // In the store, so private like the rest of it whatever the umask (docs/security.md).
+    ::mkdir(file_.parent_path().c_str(), 0700);
     const std::filesystem::path tmp = file_.string() + ".tmp" + std::to_string(::getpid());
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      if (!(out << json::serialize(doc_) << '\n')) return fail("cannot write the export ledger " + tmp.string());
-    }
+    const std::string text = json::serialize(doc_) + '\n';
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const bool written = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (fd >= 0) ::close(fd);
+    if (!written) return fail("cannot write the export ledger " + tmp.string());
     std::filesystem::rename(tmp, file_, ec);
     if (ec) return fail("cannot write the export ledger " + file_.string() + ": " + ec.message());
     return {};

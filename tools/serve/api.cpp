@@ -299,6 +299,24 @@ bool Api::authorized(const Request& request, const std::map<std::string, std::st
   return !cookie.empty() && constant_time_equal(cookie, config_.token);
 }
 
+namespace {
+
+// A decoded path with a dot segment, an empty one, a backslash or a NUL: no page or
+// endpoint has one, so it can only be an attempt to step out (refused, not "not found").
+bool traversal_attempt(std::string_view path) {
+  if (path.empty() || path.front() != '/' || path.find_first_of(std::string_view("\\\0", 2)) != std::string_view::npos)
+    return true;
+  for (size_t at = 1; at <= path.size();) {
+    const size_t next = std::min(path.find('/', at), path.size());
+    const std::string_view segment = path.substr(at, next - at);
+    if (segment == "." || segment == ".." || (segment.empty() && next < path.size())) return true;
+    at = next + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 Response Api::handle(const Request& request) try {
   if (request.method != "GET" && request.method != "HEAD") {
     Response r = error_response(405, "only GET is supported");
@@ -316,6 +334,7 @@ Response Api::handle(const Request& request) try {
     return error_response(403, "this server answers to 127.0.0.1 and localhost only (run it with --token to serve other names)");
   if (!authorized(request, query))
     return error_response(401, "a token is required: Authorization: Bearer TOKEN, or ?token=TOKEN in the address");
+  if (traversal_attempt(*path)) return error_response(400, "refused: a path with '.', '..' or empty segments, a backslash or a NUL");
   if (*path == "/api/sessions") return sessions(query, all);
   if (*path == "/api/eval") return eval(query, all);
   constexpr std::string_view prefix = "/api/sessions/";

@@ -1,6 +1,8 @@
 #include "server.h"
 
+#include <array>
 #include <boost/asio.hpp>
+#include <boost/json.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <memory>
@@ -14,7 +16,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr size_t kMaxRequestBytes = 64 * 1024;  // GET only: headers and a query
+constexpr size_t kMaxTargetBytes = 8 * 1024;    // the longest filter query is far shorter
 
 http::response<http::string_body> to_beast(const http::request<http::string_body>& req, Response r) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
@@ -48,8 +52,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code ec, size_t) {
     if (ec == http::error::end_of_stream) return close();
+    if (ec == http::error::header_limit)
+      return request_line_too_long() ? refuse(http::status::uri_too_long, "the address is too long")
+                                     : refuse(http::status::request_header_fields_too_large, "the request's headers are too large");
+    if (ec == http::error::body_limit) return refuse(http::status::payload_too_large, "the request's body is too large");
     if (ec) return;  // timeout, reset, malformed request: drop the connection
     const auto& req = parser_->get();
+    if (req.target().size() > kMaxTargetBytes) return refuse(http::status::uri_too_long, "the address is too long");
     Request r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -73,10 +82,44 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
+  // After header_limit: either the request line was read (its target is known), or it
+  // was not (it is still at the start of the buffer, too long to end within the limit).
+  bool request_line_too_long() const {
+    if (const auto target = parser_->get().target(); !target.empty()) return target.size() > kMaxTargetBytes;
+    const auto data = buffer_.cdata();
+    const std::string_view head(static_cast<const char*>(data.data()), std::min(data.size(), kMaxTargetBytes + 64));
+    const size_t eol = head.find('\n');
+    return eol == std::string_view::npos || eol > kMaxTargetBytes;
+  }
+
+  // Answers an oversized request with its status, then closes without resetting: what the
+  // client is still sending is read and dropped for a short while, so it gets the answer.
+  void refuse(http::status status, const std::string& why) {
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set(http::field::server, "clawtrace");
+    res->set(http::field::content_type, "application/json");
+    res->keep_alive(false);
+    res->body() = boost::json::serialize(boost::json::object{{"error", why}});
+    res->prepare_payload();
+    response_ = res;
+    http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code, size_t) {
+      self->close();
+      self->stream_.expires_after(kLingerTimeout);
+      self->drain();
+    });
+  }
+
+  void drain() {
+    stream_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (!ec) self->drain();
+    });
+  }
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> response_;
+  std::array<char, 4096> discard_;
   Api& api_;
 };
 
