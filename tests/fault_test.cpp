@@ -172,6 +172,14 @@ class Fault : public ::testing::Test {
     EXPECT_EQ(e2e::u(out->data, "status"), 200u) << json::serialize(out->data);
     EXPECT_TRUE(e2e::s(out->data, "error").empty()) << json::serialize(out->data);
   }
+  // What a user sees: `clawtrace events` of the session shows the exchange.
+  void expect_cli_shows(const SessionInfo* session, const std::string& prompt) const {
+    ASSERT_NE(session, nullptr);
+    const ProcessOutput cli =
+        test::run_process({CT_CLAWTRACE, "--store", store().string(), "events", session->id}, env(false), 30);
+    EXPECT_EQ(describe(cli.status), "exit 0") << cli.err;
+    EXPECT_NE(cli.out.find(prompt), std::string::npos) << cli.out;
+  }
   const SessionInfo* session_of(const e2e::Trace& t, const std::string& argv1) const {
     for (const auto& s : t.infos)
       if (s.argv.size() > 1 && s.argv[1] == argv1 && !s.parent_session) return &s;
@@ -218,6 +226,7 @@ TEST_F(Fault, StoreOnAFullFilesystem) {
   e2e::Trace t = f_.trace();
   // Both traced runs (loud and quiet) acknowledged their first exchange.
   expect_answered(t, "before the disk filled", 2);
+  expect_cli_shows(session_of(t, "fill"), "before the disk filled");
 }
 
 // Ingestion into a store whose map must grow while the disk is full: a clean error, no
@@ -303,6 +312,7 @@ TEST_F(Fault, CorruptDataFile) {
   e2e::Trace t = f_.trace();
   expect_answered(t, "exchange 1");
   expect_answered(t, "exchange 2");
+  expect_cli_shows(session_of(t, "llm"), "exchange 2");
 }
 
 // Regression: a spool whose last record is incomplete — cut by ENOSPC or SIGKILL — made
