@@ -259,11 +259,13 @@ TEST_F(Fault, LmdbMapFullOnAFullDisk) {
 // Another ClawTrace process holds the store's write lock and is stopped (^Z): the preload
 // never waits on the store, so the agent runs as ever; when the holder is killed, LMDB's
 // robust lock lets ingestion in and nothing is lost.
-TEST_F(Fault, LockHeldByAStoppedProcess) {
-  { ASSERT_TRUE(Store::open(store()).ok()); }
+// A child of the test that holds the store's write lock, stopped (^Z) inside its write
+// transaction; -1 on failure.
+pid_t stopped_lock_holder(const fs::path& store) {
+  if (!Store::open(store).ok()) return -1;
   pid_t holder = fork();
   if (holder == 0) {
-    auto s = Store::open(store());
+    auto s = Store::open(store);
     if (!s.ok()) _exit(1);
     (void)(*s)->write([](Store::Writer&) -> Result<void> {
       raise(SIGSTOP);
@@ -272,16 +274,44 @@ TEST_F(Fault, LockHeldByAStoppedProcess) {
     _exit(0);
   }
   int st = 0;
-  ASSERT_EQ(waitpid(holder, &st, WUNTRACED), holder);
-  ASSERT_TRUE(WIFSTOPPED(st)) << describe(st);
+  if (holder < 0 || waitpid(holder, &st, WUNTRACED) != holder || !WIFSTOPPED(st)) return -1;
+  return holder;
+}
+
+void kill_holder(pid_t holder) {
+  int st;
+  kill(holder, SIGKILL);
+  waitpid(holder, &st, 0);
+}
+
+TEST_F(Fault, LockHeldByAStoppedProcess) {
+  const pid_t holder = stopped_lock_holder(store());
+  ASSERT_GT(holder, 0);
   const auto t0 = std::chrono::steady_clock::now();
   expect_identical(agent("llm", {"2"}));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
-  kill(holder, SIGKILL);
-  ASSERT_EQ(waitpid(holder, &st, 0), holder);
+  kill_holder(holder);
   e2e::Trace t = f_.trace();
   expect_answered(t, "exchange 1");
   expect_answered(t, "exchange 2");
+}
+
+// Known open: `clawtrace run` opens the store for writing before it starts the command,
+// and LMDB's writer lock cannot be waited on with a timeout, so while a stopped process
+// holds it the command never starts (nor do `clawtrace sessions`/`events` return). Enable
+// once `clawtrace run` starts the command regardless and gives a busy store up in bounded
+// time, leaving the spool for the next ingestion.
+TEST_F(Fault, DISABLED_ClawtraceRunBesideAStoppedLockHolder) {
+  const pid_t holder = stopped_lock_holder(store());
+  ASSERT_GT(holder, 0);
+  const Argv argv = agent("llm", {"1"});
+  const ProcessOutput p = plain(argv);
+  Argv run = {CT_CLAWTRACE, "--store", store().string(), "run", "--"};
+  run.insert(run.end(), argv.begin(), argv.end());
+  const ProcessOutput t = test::run_process(run, env(false), 15);
+  kill_holder(holder);
+  EXPECT_EQ(t.out, p.out);
+  EXPECT_EQ(describe(t.status), describe(p.status));
 }
 
 // A corrupt database: the preload never reads it, so the agent is unaffected and its
