@@ -122,9 +122,11 @@ Result<SpoolHeader> parse_spool_header(const void* data, size_t len) {
   return SpoolHeader{h.version, h.pid, h.proc_start_ticks, h.session, h.created_ns, h.header_size};
 }
 
-SpoolChunk decode_records(const char* buf, size_t len, uint64_t base) {
+SpoolChunk decode_records(const char* buf, size_t len, uint64_t base, bool writer_gone) {
   SpoolChunk chunk;
   size_t at = 0;
+  // Not a record here: corrupt, or incomplete when nobody will ever finish it.
+  auto unusable = [&](long n) { return n < 0 || (n == 0 && writer_gone); };
   while (at < len) {
     long n = record_at(buf + at, len - at);
     if (n > 0) {
@@ -132,10 +134,10 @@ SpoolChunk decode_records(const char* buf, size_t len, uint64_t base) {
       at += static_cast<size_t>(n);
       continue;
     }
-    if (n == 0) break;  // incomplete: wait for the writer
+    if (!unusable(n)) break;  // incomplete: wait for the writer
     // Corrupt bytes (a torn write): resynchronise on the next intact record.
     size_t skip = 1;
-    while (at + skip < len && record_at(buf + at + skip, len - at - skip) < 0) ++skip;
+    while (at + skip < len && unusable(record_at(buf + at + skip, len - at - skip))) ++skip;
     chunk.skipped_bytes += skip;
     at += skip;
   }
@@ -152,7 +154,8 @@ Result<SpoolHeader> read_spool_header(const std::filesystem::path& file) {
   return parse_spool_header(buf, static_cast<size_t>(in.gcount()));
 }
 
-Result<SpoolChunk> read_spool(const std::filesystem::path& file, uint64_t offset, size_t max_bytes) {
+Result<SpoolChunk> read_spool(const std::filesystem::path& file, uint64_t offset, size_t max_bytes,
+                              bool writer_gone) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return fail("cannot open " + file.string());
   in.seekg(0, std::ios::end);
@@ -163,14 +166,15 @@ Result<SpoolChunk> read_spool(const std::filesystem::path& file, uint64_t offset
   in.seekg(static_cast<std::streamoff>(offset));
   in.read(buf.data(), static_cast<std::streamsize>(want));
   buf.resize(static_cast<size_t>(in.gcount()));
-  SpoolChunk chunk = decode_records(buf.data(), buf.size(), offset);
+  SpoolChunk chunk = decode_records(buf.data(), buf.size(), offset,
+                                    writer_gone && offset + buf.size() == size);
   // A record larger than max_bytes: read exactly that record next time.
   if (chunk.records.empty() && chunk.skipped_bytes == 0 && buf.size() >= sizeof(wire::RecordHeader) &&
       want < size - offset) {
     wire::RecordHeader h;
     std::memcpy(&h, buf.data(), sizeof h);
     if (h.magic == wire::kRecordMagic && h.length <= wire::kMaxRecordSize && h.length > want)
-      return read_spool(file, offset, h.length);
+      return read_spool(file, offset, h.length, writer_gone);
   }
   chunk.at_end = chunk.at_end && offset + buf.size() == size;
   return chunk;

@@ -49,9 +49,13 @@ struct SpoolChunk {
 Result<SpoolHeader> parse_spool_header(const void* data, size_t len);
 // Decodes the records in buf (bytes of a spool file starting at file offset `base`).
 // Stops before an incomplete record; skips corrupt bytes up to the next valid record.
-SpoolChunk decode_records(const char* buf, size_t len, uint64_t base);
-// Reads and decodes a file from `offset` (at least the header size), at most max_bytes.
-Result<SpoolChunk> read_spool(const std::filesystem::path& file, uint64_t offset, size_t max_bytes);
+// With `writer_gone` (buf runs to the end of the file of a process that has exited), an
+// incomplete record can never complete: it is a torn write and is skipped like one.
+SpoolChunk decode_records(const char* buf, size_t len, uint64_t base, bool writer_gone = false);
+// Reads and decodes a file from `offset` (at least the header size), at most max_bytes;
+// `writer_gone` as above, applied when the read reaches the end of the file.
+Result<SpoolChunk> read_spool(const std::filesystem::path& file, uint64_t offset, size_t max_bytes,
+                              bool writer_gone = false);
 Result<SpoolHeader> read_spool_header(const std::filesystem::path& file);
 
 }  // namespace clawtrace

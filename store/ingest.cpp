@@ -234,7 +234,8 @@ Result<std::vector<PendingSpool>> read_pending(Store::Writer& w, const std::vect
     p.alive = process_alive(p.header.pid, p.header.proc_start_ticks);
     p.offset = off.value() ? std::strtoull(off.value()->c_str(), nullptr, 10) : p.header.size;
     p.offset_stored = off.value().has_value();
-    auto chunk = read_spool(file, p.offset, opt.max_bytes_per_spool);
+    // A gone process's incomplete last record (cut by ENOSPC or SIGKILL) is torn for good.
+    auto chunk = read_spool(file, p.offset, opt.max_bytes_per_spool, !p.alive);
     if (!chunk) {
       stats.warnings.push_back(chunk.error());
       continue;
@@ -257,7 +258,7 @@ void show_progress(const IngestOptions& opt, size_t done, size_t total) {
 }
 
 // One pass: every spool's pending bytes (up to the cap) in one transaction. Returns
-// whether any spool has more to read.
+// whether any spool has more to read now.
 Result<bool> ingest_pass(Store& store, const std::vector<fs::path>& files, const IngestOptions& opt,
                          IngestStats& stats, std::vector<fs::path>& finished) {
   bool more = false;
@@ -293,7 +294,9 @@ Result<bool> ingest_pass(Store& store, const std::vector<fs::path>& files, const
     }
     for (auto& p : *pending) {
       const bool drained = p.chunk.at_end;
-      more = more || !drained;
+      // Another pass only when this one got somewhere: an incomplete last record of a live
+      // writer (one whose tracing stopped mid-write on a full disk) must not spin us.
+      more = more || (!drained && p.chunk.next_offset != p.offset);
       if (drained && !p.alive) {
         uint64_t last = p.chunk.records.empty() ? p.header.created_ns : p.chunk.records.back().t_ns;
         synth.finish_truncated(p.session, last);

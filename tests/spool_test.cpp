@@ -70,6 +70,39 @@ TEST(Spool, IncompleteTailWaitsForTheWriter) {
   }
 }
 
+// A process that has exited will never finish its last record (ENOSPC or SIGKILL cut the
+// write): once the reader is told so, the tail is torn, not awaited forever.
+TEST(Spool, IncompleteTailOfAGoneWriterIsTorn) {
+  std::string a = make_record(wire::RecordType::spawn, 1, kArgv, 1);
+  std::string b = make_record(wire::RecordType::reap, 2, kArgv, 2);
+  std::string both = a + b;
+  for (size_t cut = a.size() + 1; cut < both.size(); ++cut) {
+    SpoolChunk c = decode_records(both.data(), cut, 0, /*writer_gone=*/true);
+    ASSERT_EQ(c.records.size(), 1u) << cut;
+    EXPECT_EQ(c.next_offset, cut) << cut;
+    EXPECT_EQ(c.skipped_bytes, cut - a.size()) << cut;
+    EXPECT_TRUE(c.at_end) << cut;
+  }
+}
+
+// A record appended after a torn one (`clawtrace run`'s observed exit) is still found,
+// even when the torn record's length field reaches past it.
+TEST(Spool, RecordAfterAGoneWritersTornTailIsFound) {
+  std::string a = make_record(wire::RecordType::spawn, 1, kArgv, 1);
+  std::string big_arg(4000, 'b');
+  const char* big_argv[] = {"x", big_arg.c_str(), nullptr};
+  std::string torn = make_record(wire::RecordType::exec, 2, big_argv, 2).substr(0, 100);
+  std::string c = make_record(wire::RecordType::reap, 3, kArgv, 3);
+  std::string all = a + torn + c;
+  SpoolChunk waiting = decode_records(all.data(), all.size(), 0);
+  EXPECT_EQ(waiting.records.size(), 1u);  // a live writer may still finish it
+  SpoolChunk gone = decode_records(all.data(), all.size(), 0, /*writer_gone=*/true);
+  ASSERT_EQ(gone.records.size(), 2u);
+  EXPECT_EQ(gone.records[1].type, wire::RecordType::reap);
+  EXPECT_EQ(gone.skipped_bytes, torn.size());
+  EXPECT_TRUE(gone.at_end);
+}
+
 TEST(Spool, TornRecordIsSkippedAndReadingResumes) {
   std::string a = make_record(wire::RecordType::spawn, 1, kArgv, 1);
   std::string torn = make_record(wire::RecordType::spawn, 2, kArgv, 2).substr(0, 30);
