@@ -338,6 +338,7 @@ namespace {
 
 std::string g_codex_skip;  // why the Codex test cannot run here
 std::string g_codex_js;    // @openai/codex's bin/codex.js
+std::string g_codex_bin;   // the static binary it runs
 
 class Codex : public ::testing::Test {
  protected:
@@ -355,25 +356,31 @@ class Codex : public ::testing::Test {
       return;
     }
     g_codex_js = (prefix / "node_modules/@openai/codex/bin/codex.js").string();
-    if (fs::exists(g_codex_js)) return;
-    fs::create_directories(prefix);
-    auto r = e2e::run_process({"npm", "install", "--no-audit", "--no-fund", "--prefix", prefix.string(), "@openai/codex"},
-                              env, 900);
-    if (r.status != 0 || !fs::exists(g_codex_js))
-      g_codex_skip = "npm install @openai/codex failed (registry unreachable?): " + r.err.substr(0, 300);
+    if (!fs::exists(g_codex_js)) {
+      fs::create_directories(prefix);
+      auto r = e2e::run_process({"npm", "install", "--no-audit", "--no-fund", "--prefix", prefix.string(), "@openai/codex"},
+                                env, 900);
+      if (r.status != 0 || !fs::exists(g_codex_js)) {
+        g_codex_skip = "npm install @openai/codex failed (registry unreachable?): " + r.err.substr(0, 300);
+        return;
+      }
+    }
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(prefix / "node_modules/@openai", ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().filename() == "codex" && it->path().parent_path().filename() == "bin" &&
+          it->path().string().find("/vendor/") != std::string::npos)
+        g_codex_bin = it->path().string();
   }
   void SetUp() override {
     if (!g_codex_skip.empty()) GTEST_SKIP() << g_codex_skip;
   }
 };
 
-}  // namespace
-
-// The Codex CLI (Rust, static musl: the preload cannot see into it) runs a streamed
-// Responses turn through `clawtrace run --relay`, its provider's base_url set to the relay.
-TEST_F(Codex, StreamedTurnThroughTheRelayMatchesTheLedger) {
+// One streamed Codex turn under `clawtrace run --relay`, its provider's base_url set to the
+// relay: events and card against the stand-in's ledger. Returns run's stderr.
+std::string codex_turn(const std::string& launcher) {
   Fixture f;
-  ASSERT_TRUE(f.start_standin(R"({"rules": [], "default": {"text": "Hello from the stand-in, via the relay.",
+  EXPECT_TRUE(f.start_standin(R"({"rules": [], "default": {"text": "Hello from the stand-in, via the relay.",
       "usage": {"input": 2400, "output": 11, "cache_read": 1200, "reasoning": 3}}})"));
   const fs::path codex_home = f.dir() / "codex-home";
   const fs::path work = f.dir() / "work";
@@ -390,8 +397,8 @@ env_key = "STANDIN_API_KEY"
 )";
   // The relay's port is known only once `run` starts it: the command reads it from
   // CLAWTRACE_RELAY_URL, as a user's wrapper script would.
-  const std::string command = "cd '" + work.string() + "' && exec node '" + g_codex_js +
-                              "' exec --skip-git-repo-check -c \"model_providers.standin.base_url=\\\"$CLAWTRACE_RELAY_URL/standin/v1\\\"\" "
+  const std::string command = "cd '" + work.string() + "' && exec " + launcher +
+                              " exec --skip-git-repo-check -c \"model_providers.standin.base_url=\\\"$CLAWTRACE_RELAY_URL/standin/v1\\\"\" "
                               "'Say hello in three words.'";
   const char* path_env = std::getenv("PATH");
   auto run = e2e::run_process(
@@ -401,22 +408,38 @@ env_key = "STANDIN_API_KEY"
        "CODEX_HOME=" + codex_home.string(), std::string("STANDIN_API_KEY=") + e2e::kSecret,
        "SSL_CERT_FILE=" + f.cert()},
       300);
-  ASSERT_EQ(run.status, 0) << run.out << "\n" << run.err;
+  EXPECT_EQ(run.status, 0) << run.out << "\n" << run.err;
   EXPECT_NE(run.out.find("Hello from the stand-in, via the relay."), std::string::npos) << run.out;
 
   Trace t = f.trace();
   const auto log = f.standin_log();
-  ASSERT_GE(log.size(), 1u);
+  EXPECT_GE(log.size(), 1u);
   auto outputs = t.of(EventType::llm_output);
-  ASSERT_EQ(outputs.size(), log.size());
-  for (size_t i = 0; i < log.size(); ++i) {
+  EXPECT_EQ(outputs.size(), log.size());
+  for (size_t i = 0; i < log.size() && i < outputs.size(); ++i) {
     EXPECT_EQ(e2e::s(log[i], "api"), "openai.responses");
     e2e::expect_output_matches(*outputs[i], log[i], "openai_responses", true);
   }
-  std::string root;
-  for (const auto& s : t.infos)
-    if (!s.parent_session) root = s.id;
-  ASSERT_FALSE(root.empty());
-  e2e::expect_card_matches_ledger(f, root);
+  const size_t at = run.err.rfind("clawtrace: session ");
+  EXPECT_NE(at, std::string::npos) << run.err;
+  const std::string printed = at == std::string::npos ? "" : run.err.substr(at + 19, 16);
+  e2e::expect_card_matches_ledger(f, printed);
   f.expect_no_secret_in_store();
+  return run.err;
+}
+
+}  // namespace
+
+// The Codex CLI from npm: a Node launcher (preloaded, its session the command's) running a
+// static musl binary the preload cannot see into; the relay records its calls below it.
+TEST_F(Codex, StreamedTurnThroughTheRelayMatchesTheLedger) {
+  const std::string err = codex_turn("node '" + g_codex_js + "'");
+  EXPECT_EQ(err.find("was not traced"), std::string::npos) << err;
+}
+
+// The static binary exec'd straight from the shell (no Node launcher): the session is the
+// shell's until the exec, and every call is in the relay's session below it.
+TEST_F(Codex, StaticBinaryExecdFromTheShell) {
+  if (g_codex_bin.empty()) GTEST_SKIP() << "no vendored codex binary found in the npm package";
+  (void)codex_turn("'" + g_codex_bin + "'");
 }

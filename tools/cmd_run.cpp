@@ -293,6 +293,7 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
   (void)setpriority(PRIO_PROCESS, 0, 10);  // failing only means it competes as before
 
   int status = wait_and_ingest(child, traced ? store->get() : nullptr);
+  const std::string relay_id = relayed ? hex_id(relayed->recorder->session()) : "";
   relayed.reset();  // its exchanges done and its session ended before the final pass
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGQUIT, &old_quit, nullptr);
@@ -306,6 +307,11 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
       if (!done) error("ingesting: " + done.error());
       print_warnings(**store, id);
       std::fprintf(stderr, "clawtrace: session %s\n", id.c_str());
+    } else if (!relay_id.empty()) {  // a static agent: what it said to its providers is still there
+      if (auto done = ingest_pending(**store); !done) error("ingesting: " + done.error());
+      std::fprintf(stderr, "clawtrace: %s was not traced itself (statically linked, setuid, or it drops LD_PRELOAD); "
+                           "its provider calls through the relay are\n", a.cmd[0].c_str());
+      std::fprintf(stderr, "clawtrace: session %s\n", relay_id.c_str());
     } else {
       error(a.cmd[0] + " was not traced (statically linked, setuid, or it drops LD_PRELOAD)");
     }
