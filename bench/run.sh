@@ -5,6 +5,7 @@
 #   ONLY=card bench/run.sh     (just part 4)
 #   ONLY=store bench/run.sh    (just part 5)
 #   ONLY=distill bench/run.sh  (just part 6)
+#   ONLY=relay bench/run.sh    (just part 7)
 # 1. Record throughput: traced calls/s emitted by 1 and 8 writer processes, and events/s
 #    ingested into the LMDB store afterwards.
 # 2. Overhead: wall time of a fork/exec-heavy shell loop under `clawtrace run` vs bare.
@@ -55,7 +56,7 @@ fi
 #    events) by a libcurl client on one keep-alive connection against the stand-in; and the
 #    per-call cost of the wrapped SSL_write/SSL_read (in-process TLS pair, 1 KiB calls).
 standin="$build/bin/clawtrace-standin"; client="$build/bench/bench_llm_client"; sslcalls="$build/bench/bench_ssl_calls"
-if [ "$only" = card ] || [ "$only" = store ] || [ "$only" = distill ]; then :
+if [ "$only" = card ] || [ "$only" = store ] || [ "$only" = distill ] || [ "$only" = relay ]; then :
 elif [ -x "$standin" ] && [ -x "$client" ] && [ -x "$sslcalls" ]; then
   text=$(head -c 5000 /dev/zero | tr '\0' 'a' | sed 's/aaaaaaaaa/word word /g' | head -c 5000)
   printf '{"rules": [], "default": {"text": "%s", "delta_size": 100}}' "$text" > "$work/script.json"
@@ -161,5 +162,70 @@ if [ "$only" = all ] || [ "$only" = distill ]; then
     taskset -c 0 "$build/bench/bench_distill" 2>/dev/null || "$build/bench/bench_distill"
   else
     echo "distill bench skipped: build with CLAWTRACE_BUILD_BENCH=ON"
+  fi
+fi
+
+# 7. `clawtrace relay`: the same streamed exchanges as part 3 (on one keep-alive connection)
+#    sent directly to the stand-in over HTTPS and through the relay (plain HTTP in, HTTPS
+#    out, recorded); added latency per exchange and throughput of 8 concurrent clients. Then
+#    the OTLP export rate of what the relay recorded, to a local receiver.
+if [ "$only" = all ] || [ "$only" = relay ]; then
+  if [ -x "$standin" ] && [ -x "$client" ]; then
+    printf '{"rules": [], "default": {"text": "%s", "delta_size": 100}}' "$(printf 'word %.0s' $(seq 1000))" > "$work/relay.json"
+    "$standin" --https-port 0 --cert-dir "$work/tls7" --script "$work/relay.json" --ready-file "$work/ready7.json" &
+    standin_pid=$!
+    for _ in $(seq 100); do [ -s "$work/ready7.json" ] && break; sleep 0.05; done
+    sport=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['https'])" "$work/ready7.json")
+    "$ct" --store "$work/relay-store" relay --listen 127.0.0.1:0 --upstream "https://localhost:$sport" \
+      --cacert "$work/tls7/cert.pem" --ready-file "$work/relay-ready.json" 2>/dev/null &
+    relay_pid=$!
+    for _ in $(seq 100); do [ -s "$work/relay-ready.json" ] && break; sleep 0.05; done
+    rport=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['port'])" "$work/relay-ready.json")
+    direct_url="https://localhost:$sport/v1/messages"; relay_url="http://127.0.0.1:$rport/v1/messages"
+    n=${RELAY_EXCHANGES:-500}
+    : > "$work/r-direct.ms"; : > "$work/r-relay.ms"
+    for _ in $(seq "${ROUNDS:-7}"); do  # interleaved
+      "$client" "$direct_url" "$work/tls7/cert.pem" "$n" 50 2>/dev/null | tail -1 >> "$work/r-direct.ms"
+      "$client" "$relay_url" "" "$n" 50 2>/dev/null | tail -1 >> "$work/r-relay.ms"
+    done
+    d=$(sort -n "$work/r-direct.ms" | sed -n "$(( (${ROUNDS:-7} + 1) / 2 ))p")
+    r=$(sort -n "$work/r-relay.ms" | sed -n "$(( (${ROUNDS:-7} + 1) / 2 ))p")
+    printf 'relay: %d exchanges (50 KB request, 5 KB streamed response), median of %d interleaved runs:\n' "$n" "${ROUNDS:-7}"
+    printf '  direct HTTPS %.0f ms, through the relay %.0f ms (ratio %.3f): %+.3f ms per exchange\n' \
+      "$d" "$r" "$(echo "$r / $d" | bc -l)" "$(echo "($r - $d) / $n" | bc -l)"
+    for target in direct relay; do  # 8 clients at once, each n/8 exchanges: requests/s
+      url=$direct_url; [ $target = relay ] && url=$relay_url
+      t0=$(now)
+      pids=()
+      for _ in $(seq 8); do "$client" "$url" "$work/tls7/cert.pem" $((n / 8)) 50 >/dev/null 2>&1 & pids+=($!); done
+      wait "${pids[@]}"
+      printf '  8 concurrent clients, %s: %.0f exchanges/s\n' "$target" "$(echo "$n * 1000 / ($(ms "$t0" "$(now)") + 0.001)" | bc -l)"
+    done
+    kill -TERM "$relay_pid"; wait "$relay_pid" 2>/dev/null || true
+    kill "$standin_pid" 2>/dev/null; wait "$standin_pid" 2>/dev/null || true
+    calls=$("$ct" --store "$work/relay-store" sessions --json | python3 -c "import json,sys; print(sum(s['llm_calls'] for s in json.load(sys.stdin)))")
+    echo "  recorded: $calls llm calls in the relay's session"
+    python3 - "$work/otlp-port" <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200); self.send_header("content-type", "application/json"); self.send_header("content-length", "2")
+        self.end_headers(); self.wfile.write(b"{}")
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+    receiver_pid=$!
+    for _ in $(seq 100); do [ -s "$work/otlp-port" ] && break; sleep 0.05; done
+    t0=$(now)
+    "$ct" --store "$work/relay-store" export --all --otlp "http://127.0.0.1:$(cat "$work/otlp-port")/v1/traces" >/dev/null 2>&1
+    el=$(ms "$t0" "$(now)")
+    spans=$((calls + 1))
+    printf 'OTLP export: %d spans in %d ms: %.0f spans/s (JSON over HTTP to a local receiver)\n' "$spans" "$el" "$(echo "$spans * 1000 / ($el + 0.001)" | bc -l)"
+    kill "$receiver_pid" 2>/dev/null; wait "$receiver_pid" 2>/dev/null || true
+  else
+    echo "relay bench skipped: build clawtrace-standin and the bench clients (CLAWTRACE_BUILD_BENCH=ON)"
   fi
 fi

@@ -76,9 +76,20 @@ double ms(uint64_t from, uint64_t to) {
 }
 
 std::string layer_name(uint64_t layer) {
-  return static_cast<wire::Layer>(layer) == wire::Layer::tls ? "tls" : "socket";
+  switch (static_cast<wire::Layer>(layer)) {
+    case wire::Layer::tls: return "tls";
+    case wire::Layer::relay: return "relay";
+    default: return "socket";
+  }
 }
 
+
+// How the bytes were captured: "tls", "socket" or "relay", and the TLS SNI or the relay's
+// upstream host.
+void add_connection_fields(json::object& d, const CapturedConn& c) {
+  d["layer"] = c.layer;
+  if (!c.host.empty()) d[c.layer == "relay" ? "upstream" : "sni"] = c.host;
+}
 
 // Common fields of llm_input and llm_output.
 json::object call_fields(const llm::RequestInfo& req) {
@@ -770,7 +781,7 @@ void LlmSynth::on_request(uint64_t conn_id, CapturedConn& c, const http::Exchang
   if (show_system) d["system"] = req->system;
   d["tools"] = to_array(req->tools);
   if (!req->continues.empty()) d["continues"] = req->continues;
-  if (!c.host.empty()) d["sni"] = c.host;
+  add_connection_fields(d, c);
   if (!ex.request.error.empty()) d["error"] = ex.request.error;
   emit_call(EventType::llm_input, t, span, p.parent, std::move(d), thread_id, p.role);
 }
@@ -882,7 +893,7 @@ void LlmSynth::on_exchange(uint64_t conn_id, CapturedConn& c, const http::Exchan
   d["request_bytes"] = info.request_bytes;
   d["response_bytes"] = resp.response_bytes;
   if (!error.empty()) d["error"] = error;
-  if (!c.host.empty()) d["sni"] = c.host;
+  add_connection_fields(d, c);
   const Thread* th = thread(ctx.thread);
   emit_call(EventType::llm_output, t_end, span, ctx.parent, std::move(d), ctx.thread, th ? th->role : "main");
 

@@ -293,7 +293,7 @@ CT_EXPORT int connect(int fd, const struct sockaddr* addr, socklen_t len) {
   int rc = r.connect ? r.connect(fd, addr, len)
                      : static_cast<int>(syscall(SYS_connect, fd, addr, len));
   if ((rc == 0 || errno == EINPROGRESS) && g.entered() && addr &&
-      (addr->sa_family == AF_INET || addr->sa_family == AF_INET6) && tracing()) {
+      (addr->sa_family == AF_INET || addr->sa_family == AF_INET6) && tracing() && !is_relay_peer(addr, len)) {
     const int err = errno;
     capture_connected(fd);
     errno = err;

@@ -105,7 +105,7 @@ enum class SpawnKind : uint64_t {
   fork = 1, vfork = 2, fork_raw = 3, posix_spawn = 4, posix_spawnp = 5, system = 6, popen = 7,
 };
 enum class Direction : uint64_t { out = 0, in = 1 };  // out: bytes the process sent
-enum class Layer : uint64_t { tls = 1, socket = 2 };
+enum class Layer : uint64_t { tls = 1, socket = 2, relay = 3 };  // relay: `clawtrace relay` forwarded it
 enum class NoteKind : uint64_t { http2_unsupported = 1, capture_overflow = 2 };
 enum class ExitVia : uint64_t { main_return = 1, exit = 2, exit_now = 3, destructor = 4 };
 

@@ -39,6 +39,7 @@ struct State {
   ino_t ino = 0;
   bool quiet = false;
   bool capture_all = false;
+  uint16_t relay_port = 0;  // CLAWTRACE_RELAY: `clawtrace run --relay` records that traffic itself
   std::atomic<bool> reported{false};
   std::atomic<bool> ended{false};
   int exit_code = 0;
@@ -267,6 +268,19 @@ void load_cmdline_argv() {
   g.argv = g.cmdline_argv;
 }
 
+// "127.0.0.1:PORT" → PORT; 0 when absent or malformed.
+uint16_t relay_port_from(const char* value) {
+  if (!value) return 0;
+  const char* colon = strrchr(value, ':');
+  if (!colon || !colon[1]) return 0;
+  unsigned port = 0;
+  for (const char* c = colon + 1; *c; ++c) {
+    if (*c < '0' || *c > '9' || port > 65535) return 0;
+    port = port * 10 + static_cast<unsigned>(*c - '0');
+  }
+  return port <= 65535 ? static_cast<uint16_t>(port) : 0;
+}
+
 // Decides who we are from the inherited context. Returns false when tracing is off.
 bool adopt_identity() {
   g.pid = sys::pid();
@@ -275,6 +289,7 @@ bool adopt_identity() {
   g.quiet = quiet && *quiet && *quiet != '0';
   const char* capture = getenv("CLAWTRACE_CAPTURE");
   g.capture_all = capture && strcmp(capture, "all") == 0;
+  g.relay_port = relay_port_from(getenv("CLAWTRACE_RELAY"));
   if (const char* t = getenv("CLAWTRACE_TAGS")) sys::copy_str(g.tags, sizeof g.tags, t);
   TraceContext in;
   const bool have_ctx = parse_ctx(getenv(kCtxVar), &in);
@@ -432,6 +447,22 @@ bool append_records(const struct iovec* iov, int iovcnt) {
 }
 
 bool capture_all_http() { return g.capture_all; }
+
+bool is_relay_peer(const struct sockaddr* addr, socklen_t len) {
+  if (!g.relay_port) return false;
+  if (addr->sa_family == AF_INET) {
+    struct sockaddr_in a = {};
+    memcpy(&a, addr, len < sizeof a ? len : sizeof a);
+    return ntohs(a.sin_port) == g.relay_port && (ntohl(a.sin_addr.s_addr) >> 24) == 127;
+  }
+  struct sockaddr_in6 a = {};
+  memcpy(&a, addr, len < sizeof a ? len : sizeof a);
+  static const unsigned char kLoop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  const unsigned char* b = a.sin6_addr.s6_addr;
+  const bool loop = memcmp(b, kLoop6, 16) == 0 || (memcmp(b, kMapped, 12) == 0 && b[12] == 127);
+  return ntohs(a.sin6_port) == g.relay_port && loop;
+}
 
 bool format_peer(int fd, char* out, size_t cap) {
   struct sockaddr_storage ss;

@@ -3,6 +3,8 @@
 // traffic or touches LMDB; emitting is one write(2) of a record built without the heap.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -59,5 +61,8 @@ uint64_t new_span_id();
 bool append_records(const struct iovec* iov, int iovcnt);
 bool format_peer(int fd, char* out, size_t cap);
 bool capture_all_http();
+// True for a connection to the relay of `clawtrace run --relay` (CLAWTRACE_RELAY): the relay
+// records those exchanges, so capturing them here too would count every call twice.
+bool is_relay_peer(const struct sockaddr* addr, socklen_t len);
 
 }  // namespace clawtrace::preload

@@ -4,8 +4,9 @@ include_guard(GLOBAL)
 find_package(CURL REQUIRED)
 add_executable(curl_post clients/curl_post.cpp)
 target_link_libraries(curl_post PRIVATE CURL::libcurl)
-add_executable(e2e_tests e2e_test.cpp e2e_node_test.cpp e2e_subagent_test.cpp e2e_openclaw_test.cpp e2e_support.cpp)
-target_link_libraries(e2e_tests PRIVATE clawtrace_test_support clawtrace_compiler clawtrace_store clawtrace_hooks GTest::gtest_main)
+add_executable(e2e_tests e2e_test.cpp e2e_node_test.cpp e2e_subagent_test.cpp e2e_openclaw_test.cpp e2e_relay_test.cpp
+  e2e_support.cpp)
+target_link_libraries(e2e_tests PRIVATE CURL::libcurl clawtrace_test_support clawtrace_compiler clawtrace_store clawtrace_hooks GTest::gtest_main)
 target_compile_definitions(e2e_tests PRIVATE
   CT_CLAWTRACE="$<TARGET_FILE:clawtrace>"
   CT_PRELOAD="$<TARGET_FILE:clawtrace_preload>"

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <random>
 
 #include "ingest.h"
 
@@ -73,6 +74,14 @@ std::string format_time(uint64_t ns) {
 }
 
 std::string shell_join(const std::vector<std::string>& argv) { return text::shell_join(argv); }
+
+std::string random_token() {
+  std::random_device rd;  // /dev/urandom on Linux
+  std::string t;
+  constexpr const char* hex = "0123456789abcdef";
+  for (int i = 0; i < 32; ++i) t += hex[rd() % 16];
+  return t;
+}
 
 ForegroundSpawn::ForegroundSpawn() {
   posix_spawnattr_init(&attr_);

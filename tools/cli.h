@@ -40,10 +40,13 @@ int cmd_demo(const Globals& g, const std::vector<std::string>& args);
 int demo_closed_loop(const Globals& g, const std::filesystem::path& out_dir);  // demo --closed-loop
 int cmd_eval(const Globals& g, const std::vector<std::string>& args);
 int cmd_serve(const Globals& g, const std::vector<std::string>& args);
+int cmd_relay(const Globals& g, const std::vector<std::string>& args);
 
 std::string format_duration(double seconds);
 std::string format_time(uint64_t ns);
 std::string shell_join(const std::vector<std::string>& argv);
+// 32 hex digits from /dev/urandom: the token of `serve` and `relay` off loopback.
+std::string random_token();
 
 // posix_spawn attributes for a foreground child: SIGINT and SIGQUIT back to their defaults
 // in it (we ignore them while it runs, as a shell does).

@@ -13,11 +13,13 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "cli.h"
 #include "context.h"
 #include "ingest.h"
+#include "relay/session.h"
 #include "sys.h"
 
 extern char** environ;
@@ -26,11 +28,19 @@ namespace fs = std::filesystem;
 namespace clawtrace::cli {
 namespace {
 
-constexpr const char* kRunHelp = R"(usage: clawtrace run [--name N] [--tag K=V]... -- CMD [ARGS...]
+constexpr const char* kRunHelp = R"(usage: clawtrace run [--name N] [--tag K=V]... [--relay [--upstream-for NAME=URL]...] -- CMD [ARGS...]
 
 Runs CMD with libclawtrace.so preloaded. Every process it starts is traced into the store;
 the exit status is CMD's (128+N if it died from signal N). The last line on stderr is
 `clawtrace: session ID`.
+
+--relay  also start a relay (clawtrace relay --help) for CMD's provider calls, for agents
+         the preload cannot see into (static binaries, runtimes with their own TLS). CMD
+         gets ANTHROPIC_BASE_URL, OPENAI_BASE_URL and GOOGLE_GEMINI_BASE_URL pointing at it;
+         the relay forwards to what those variables said before (or the providers' own
+         URLs). Its calls are recorded in a session below CMD's.
+--upstream-for NAME=URL  with --relay: where calls under /NAME/ go (anthropic, openai,
+         gemini, or a name of your own)
 )";
 
 fs::path find_preload() {
@@ -52,6 +62,8 @@ fs::path find_preload() {
 struct RunArgs {
   std::string name;
   std::string tags;  // k=v,k=v
+  bool relay = false;
+  std::vector<relay::Mount> upstreams;  // --upstream-for
   std::vector<std::string> cmd;
 };
 
@@ -64,8 +76,15 @@ Result<RunArgs> parse(const std::vector<std::string>& args) {
       ++i;
       break;
     }
-    if ((a == "--name" || a == "--tag") && i + 1 >= args.size()) return fail(a + " needs a value");
-    if (a == "--name") {
+    if ((a == "--name" || a == "--tag" || a == "--upstream-for") && i + 1 >= args.size())
+      return fail(a + " needs a value");
+    if (a == "--relay") {
+      r.relay = true;
+    } else if (a == "--upstream-for") {
+      auto m = relay::parse_mount(args[++i]);
+      if (!m) return fail("--upstream-for: " + m.error());
+      r.upstreams.push_back(*m);
+    } else if (a == "--name") {
       r.name = args[++i];
     } else if (a == "--tag") {
       const std::string& kv = args[++i];
@@ -81,17 +100,37 @@ Result<RunArgs> parse(const std::vector<std::string>& args) {
   }
   r.cmd.assign(args.begin() + static_cast<long>(i), args.end());
   if (r.cmd.empty()) return fail("no command given (clawtrace run -- CMD...)");
+  if (!r.upstreams.empty() && !r.relay) return fail("--upstream-for needs --relay");
   return r;
 }
 
 // The environment for the root process: ours to set, so plain strings.
-std::vector<std::string> root_env(const RunArgs& a, const fs::path& store, const fs::path& preload,
-                                  uint64_t session, bool traced) {
+std::map<std::string, std::string> current_env() {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e; ++e) {
     const char* eq = std::strchr(*e, '=');
     if (eq) env[std::string(static_cast<const char*>(*e), eq)] = eq + 1;
   }
+  return env;
+}
+
+// The root session's context: a fresh trace, or the caller's ($TRACEPARENT).
+TraceContext root_context(uint64_t session) {
+  TraceContext ctx;
+  ctx.session = session;
+  ctx.owner_pid = 0;  // "adopt this id as the root session"
+  ctx.trace_hi = sys::random_id();
+  ctx.trace_lo = sys::random_id();
+  uint64_t hi, lo, span;
+  if (parse_traceparent(std::getenv("TRACEPARENT"), &hi, &lo, &span)) {
+    ctx.trace_hi = hi;  // join the caller's trace
+    ctx.trace_lo = lo;
+  }
+  return ctx;
+}
+
+std::vector<std::string> root_env(std::map<std::string, std::string> env, const RunArgs& a, const fs::path& store,
+                                  const fs::path& preload, const TraceContext& ctx, bool traced) {
   if (!traced) {
     TraceContext off;
     off.session = 1;
@@ -100,16 +139,6 @@ std::vector<std::string> root_env(const RunArgs& a, const fs::path& store, const
     format_ctx(off, buf);
     env["CLAWTRACE_CTX"] = std::string(buf, kCtxValueLen);
   } else {
-    TraceContext ctx;
-    ctx.session = session;
-    ctx.owner_pid = 0;  // "adopt this id as the root session"
-    ctx.trace_hi = sys::random_id();
-    ctx.trace_lo = sys::random_id();
-    uint64_t hi, lo, span;
-    if (parse_traceparent(std::getenv("TRACEPARENT"), &hi, &lo, &span)) {
-      ctx.trace_hi = hi;  // join the caller's trace
-      ctx.trace_lo = lo;
-    }
     char buf[kCtxValueLen];
     format_ctx(ctx, buf);
     env["CLAWTRACE_CTX"] = std::string(buf, kCtxValueLen);
@@ -144,6 +173,34 @@ void print_warnings(Store& store, const std::string& root) {
           std::fprintf(stderr, "clawtrace: warning: %s\n", text.get_string().c_str());
     }
   }
+}
+
+// Starts the relay of `run --relay`, recording into a session below the command's, and points
+// the command's provider base URLs at it.
+Result<relay::RelaySession> start_relay(const RunArgs& a, Store& store, const TraceContext& ctx,
+                                        std::map<std::string, std::string>& env) {
+  relay::RelayOptions options;
+  options.ca_file = relay::ca_file_from_environment();
+  for (const auto& p : relay::provider_bases()) options.mounts.push_back({std::string("/") + p.name, p.upstream});
+  for (const auto& m : a.upstreams) {
+    std::erase_if(options.mounts, [&](const relay::Mount& old) { return old.prefix == m.prefix; });
+    options.mounts.push_back(m);
+  }
+  relay::SessionSpec spec;
+  spec.spool_dir = store.spool_dir();
+  spec.parent_session = ctx.session;
+  spec.trace_hi = ctx.trace_hi;
+  spec.trace_lo = ctx.trace_lo;
+  spec.tags = a.tags;
+  spec.argv = {"clawtrace", "relay"};
+  for (const auto& m : options.mounts) spec.argv.push_back("--upstream-for=" + m.prefix.substr(1) + "=" + m.upstream);
+  auto started = relay::start_relay_session(options, spec);
+  if (!started) return started;
+  const std::string base = "http://127.0.0.1:" + std::to_string(started->server->port());
+  for (const auto& p : relay::provider_bases()) env[p.variable] = base + "/" + p.name;
+  env["CLAWTRACE_RELAY"] = "127.0.0.1:" + std::to_string(started->server->port());
+  env["CLAWTRACE_RELAY_URL"] = base;  // for mounts of your own, and agents configured in files
+  return started;
 }
 
 pid_t g_child = 0;
@@ -202,7 +259,17 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
   if (store && !traced) error("cannot find libclawtrace.so (set CLAWTRACE_PRELOAD); running untraced");
 
   const uint64_t session = sys::random_id();
-  std::vector<std::string> env = root_env(a, store_dir, preload, session, traced);
+  const TraceContext ctx = root_context(session);
+  std::map<std::string, std::string> base_env = current_env();
+  std::optional<relay::RelaySession> relayed;
+  if (a.relay && traced) {
+    auto started = start_relay(a, **store, ctx, base_env);
+    if (!started) return error("cannot start the relay: " + started.error());
+    relayed = std::move(*started);
+  } else if (a.relay) {
+    error("no relay either: its calls could not be recorded");
+  }
+  std::vector<std::string> env = root_env(std::move(base_env), a, store_dir, preload, ctx, traced);
   std::vector<char*> envp, argv;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -226,6 +293,8 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
   (void)setpriority(PRIO_PROCESS, 0, 10);  // failing only means it competes as before
 
   int status = wait_and_ingest(child, traced ? store->get() : nullptr);
+  const std::string relay_id = relayed ? hex_id(relayed->recorder->session()) : "";
+  relayed.reset();  // its exchanges done and its session ended before the final pass
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGQUIT, &old_quit, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
@@ -238,6 +307,11 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
       if (!done) error("ingesting: " + done.error());
       print_warnings(**store, id);
       std::fprintf(stderr, "clawtrace: session %s\n", id.c_str());
+    } else if (!relay_id.empty()) {  // a static agent: what it said to its providers is still there
+      if (auto done = ingest_pending(**store); !done) error("ingesting: " + done.error());
+      std::fprintf(stderr, "clawtrace: %s was not traced itself (statically linked, setuid, or it drops LD_PRELOAD); "
+                           "its provider calls through the relay are\n", a.cmd[0].c_str());
+      std::fprintf(stderr, "clawtrace: session %s\n", relay_id.c_str());
     } else {
       error(a.cmd[0] + " was not traced (statically linked, setuid, or it drops LD_PRELOAD)");
     }

@@ -1,6 +1,5 @@
 // `clawtrace serve`: the dashboard (SPEC §7), a local web page and JSON API over the store.
 #include <cstdio>
-#include <random>
 
 #include "cli.h"
 #include "serve/api.h"
@@ -22,14 +21,6 @@ Read-only over the store, safe while agents are being traced. Stops on Ctrl-C.
             opened with ?token=T keeps it in a cookie)
 --prices F  prices that win over the bundled table (as in clawtrace card)
 )";
-
-std::string random_token() {
-  std::random_device rd;  // /dev/urandom on Linux
-  std::string t;
-  constexpr const char* hex = "0123456789abcdef";
-  for (int i = 0; i < 32; ++i) t += hex[rd() % 16];
-  return t;
-}
 
 }  // namespace
 

@@ -15,7 +15,10 @@ constexpr const char* kHelp = R"(clawtrace - cost-aware tracing for unmodified L
 usage: clawtrace [--store DIR] COMMAND [ARGS]
 
 commands:
-  run [--name N] [--tag K=V]... -- CMD...   run CMD traced; exit status is CMD's
+  run [--name N] [--tag K=V]... [--relay] -- CMD...
+                                            run CMD traced; exit status is CMD's (--relay: its
+                                            provider calls go through a relay, for agents that
+                                            cannot be preloaded)
   sessions [--json] [--all]                 list traced sessions (root sessions unless --all)
   events SESSION [--tree]                   a session's events as JSON lines, or its span tree
   card SESSION [--top K] [--no-cost]        the session's TraceCard (YAML): cost per step
@@ -27,9 +30,13 @@ commands:
   eval --baseline SEL --treated SEL [--json] [--svg DIR] [--task-tag K]
                                             baseline vs treated runs paired by task: Q, cost,
                                             wins, regressions (SEL: ids, prefixes, last, K=V)
-  export SESSION...|--all [--jsonl]         sessions and those below them as JSON lines
+  export SESSION...|--all [--otlp URL]      sessions and those below them as JSON lines, or
+                                            as OTLP spans to a tracing backend
   serve [--bind A] [--port N] [--token T]   the dashboard: a local web page and JSON API over
                                             the store (default http://127.0.0.1:8377/)
+  relay --upstream URL [--upstream-for NAME=URL]... [--listen A:P]
+                                            a local provider endpoint that forwards to URL and
+                                            records every exchange (for static binaries)
   demo                                      trace a bundled example agent against a local
                                             provider stand-in (no network, no API key)
 
@@ -81,5 +88,6 @@ int main(int argc, char** argv) {
   if (command == "eval") return cli::cmd_eval(g, rest);
   if (command == "demo") return cli::cmd_demo(g, rest);
   if (command == "serve") return cli::cmd_serve(g, rest);
+  if (command == "relay") return cli::cmd_relay(g, rest);
   return cli::usage_error("", "unknown command '" + command + "' (see clawtrace --help)");
 }
