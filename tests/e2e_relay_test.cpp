@@ -278,6 +278,20 @@ TEST(Relay, PassesUpstreamFailuresThrough) {
   EXPECT_NE(cut.rc, CURLE_OK) << "a cut stream must not look complete to the client";
   const Reply huge_header = post(relay.url("/v1/messages"), "{}", {"x-padding: " + std::string(70000, 'a')});
   EXPECT_EQ(huge_header.status, 413);
+  // A target that is not a path could turn the upstream URL into another host's
+  // ("https://localhost:P" + "@127.0.0.1:1/…"): refused before anything goes upstream.
+  for (const std::string target : {"@127.0.0.1:1/v1/messages", "http://127.0.0.1:1/v1/messages", "*"}) {
+    CURL* c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, relay.url("/v1/messages").c_str());
+    curl_easy_setopt(c, CURLOPT_REQUEST_TARGET, target.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
+    EXPECT_EQ(curl_easy_perform(c), CURLE_OK) << target;
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    EXPECT_EQ(status, 400) << target;
+    curl_easy_cleanup(c);
+  }
   const Reply unreachable = ask(relay.url("/nowhere"), "hello", "");
   EXPECT_EQ(unreachable.status, 502);
   EXPECT_NE(unreachable.body.find("relay_upstream_error"), std::string::npos) << unreachable.body;
@@ -442,4 +456,42 @@ TEST_F(Codex, StreamedTurnThroughTheRelayMatchesTheLedger) {
 TEST_F(Codex, StaticBinaryExecdFromTheShell) {
   if (g_codex_bin.empty()) GTEST_SKIP() << "no vendored codex binary found in the npm package";
   (void)codex_turn("'" + g_codex_bin + "'");
+}
+
+// An HTTP/1.0 client knows no chunked encoding: it gets the stream delimited by the
+// connection's end, whole, and the exchange is recorded all the same.
+TEST(Relay, Http10ClientGetsACloseDelimitedBody) {
+  Fixture f;
+  ASSERT_TRUE(f.start_standin(R"({"rules": [], "default": {"text": "Old client, whole answer."}})"));
+  Relay relay(f, {"--upstream", f.https_url(), "--cacert", f.cert()});
+  ASSERT_GT(relay.port(), 0) << relay.stderr_text();
+  const auto req = e2e::single_request("anthropic", true);
+  CURL* c = curl_easy_init();
+  std::string body, headers;
+  curl_slist* list = nullptr;
+  for (const auto& h : req.headers) list = curl_slist_append(list, h.c_str());
+  curl_easy_setopt(c, CURLOPT_URL, relay.url(req.target).c_str());
+  curl_easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_0));
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* p) {
+    static_cast<std::string*>(p)->append(d, s * n);
+    return s * n;
+  });
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &headers);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, +[](char* d, size_t s, size_t n, void* p) {
+    static_cast<std::string*>(p)->append(d, s * n);
+    return s * n;
+  });
+  EXPECT_EQ(curl_easy_perform(c), CURLE_OK);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(c);
+  EXPECT_EQ(headers.find("chunked"), std::string::npos) << headers;
+  EXPECT_NE(body.find("message_stop"), std::string::npos) << body;
+  EXPECT_EQ(relay.stop(), 0);
+  Trace t = f.trace();
+  auto outputs = t.of(EventType::llm_output);
+  ASSERT_EQ(outputs.size(), 1u);
+  e2e::expect_output_matches(*outputs[0], f.standin_log().at(0), "anthropic", true);
 }

@@ -111,12 +111,17 @@ void write_ready_file(const std::string& path, const std::string& url, uint16_t 
   fs::rename(tmp, path, ec);
 }
 
-// Until SIGINT/SIGTERM/SIGHUP: ingests what the relay recorded every second, so the store
-// follows the traffic live.
-void serve_until_signal(Store& store) {
+sigset_t stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+  return set;
+}
+
+// Until SIGINT/SIGTERM/SIGHUP: ingests what the relay recorded every second, so the store
+// follows the traffic live.
+void serve_until_signal(Store& store) {
+  const sigset_t set = stop_signals();
   const timespec second{1, 0};
   while (sigtimedwait(&set, nullptr, &second) < 0) (void)ingest_pending(store);
 }
@@ -142,9 +147,7 @@ int cmd_relay(const Globals& g, const std::vector<std::string>& args) {
   a.session.trace_lo = sys::random_id();
   // Signals are taken by sigtimedwait below; blocked before any thread starts, so every
   // thread inherits the mask and none is interrupted by them.
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+  const sigset_t set = stop_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto relay = relay::start_relay_session(a.options, a.session);
   if (!relay) return error(relay.error());

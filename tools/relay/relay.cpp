@@ -127,9 +127,14 @@ bool respond_error(tcp::socket& socket, http::status status, std::string_view ty
 // One exchange forwarded with libcurl; the callbacks write to the client as data arrives.
 class Forward {
  public:
-  Forward(tcp::socket& client, RecordedExchange* record, const std::atomic<bool>& stopping, bool head_only,
-          bool client_keeps_alive)
-      : client_(client), record_(record), stopping_(stopping), head_only_(head_only), keep_alive_(client_keeps_alive) {}
+  Forward(tcp::socket& client, RecordedExchange* record, const std::atomic<bool>& stopping,
+          const http::request<http::string_body>& req)
+      : client_(client),
+        record_(record),
+        stopping_(stopping),
+        head_only_(req.method() == http::verb::head),
+        http10_(req.version() < 11),
+        keep_alive_(req.keep_alive() && !http10_) {}
 
   // Returns whether the client connection can carry another request.
   bool run(CURL* curl, const http::request<http::string_body>& req, const Route& r, const RelayOptions& opt);
@@ -140,12 +145,14 @@ class Forward {
   static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
   bool send_head();
   bool send(std::string_view framing, std::string_view data, std::string_view trailer);
-  bool chunked() const { return !head_only_ && status_ != 204 && status_ != 304; }
+  // HTTP/1.0 clients get the body delimited by the connection's end: they know no chunks.
+  bool chunked() const { return !head_only_ && !http10_ && status_ != 204 && status_ != 304; }
 
   tcp::socket& client_;
   RecordedExchange* record_;
   const std::atomic<bool>& stopping_;
   bool head_only_;
+  bool http10_;
   bool keep_alive_;
   int status_ = 0;
   std::vector<std::string> headers_;  // "Name: value" of the final response
@@ -175,6 +182,7 @@ size_t Forward::on_body(char* data, size_t size, size_t n, void* self) {
   const size_t len = size * n;
   if (len == 0) return 0;
   if (!f.head_sent_ && !f.send_head()) return 0;
+  if (!f.chunked()) return f.send({}, std::string_view(data, len), {}) ? len : 0;
   char size_line[32];
   const int k = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
   return f.send(std::string_view(size_line, static_cast<size_t>(k)), std::string_view(data, len), "\r\n") ? len : 0;
@@ -375,7 +383,13 @@ void RelayServer::Impl::serve(tcp::socket socket, uint64_t id) {
 }
 
 bool RelayServer::Impl::handle(tcp::socket& socket, CURL* curl, const http::request<http::string_body>& req) {
-  auto target = strip_token(std::string_view(req.target().data(), req.target().size()), options.token);
+  const std::string_view raw(req.target().data(), req.target().size());
+  // Origin form only: the path is appended to the upstream URL, so "@host/…" or an absolute
+  // URL must never reach it (it would name another host).
+  if (raw.empty() || raw[0] != '/')
+    return respond_error(socket, http::status::bad_request, "relay_bad_request",
+                         "the request target must be a path beginning with '/'", false);
+  auto target = strip_token(raw, options.token);
   if (!target) return respond_error(socket, http::status::unauthorized, "relay_unauthorized",
                                     "this relay needs its token as the first path segment", false);
   auto r = route(mounts, *target);
@@ -387,7 +401,7 @@ bool RelayServer::Impl::handle(tcp::socket& socket, CURL* curl, const http::requ
   }
   std::optional<RecordedExchange> record;
   if (recorder) record.emplace(*recorder, r->upstream.host);
-  Forward f(socket, record ? &*record : nullptr, stopping, req.method() == http::verb::head, req.keep_alive());
+  Forward f(socket, record ? &*record : nullptr, stopping, req);
   return f.run(curl, req, *r, options);
 }
 
