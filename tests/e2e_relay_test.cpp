@@ -495,3 +495,43 @@ TEST(Relay, Http10ClientGetsACloseDelimitedBody) {
   ASSERT_EQ(outputs.size(), 1u);
   e2e::expect_output_matches(*outputs[0], f.standin_log().at(0), "anthropic", true);
 }
+
+// An upstream that speaks only HTTP/2 (Node's http2, ALPN h2): the relay negotiates it and
+// the client, on HTTP/1.1, gets the stream; the recorded exchange reads like any other.
+TEST(Relay, ForwardsToAnHttp2OnlyUpstream) {
+  if (e2e::run_process({"/usr/bin/env", "node", "--version"}, {"PATH=/usr/bin:/bin:/usr/local/bin"}).status != 0)
+    GTEST_SKIP() << "node is not installed (the HTTP/2 upstream is a Node script)";
+  Fixture f;
+  ASSERT_TRUE(f.start_standin());  // for its certificate (CN localhost, its own CA)
+  const fs::path ready = f.dir() / "h2-port";
+  const std::string key = (fs::path(f.cert()).parent_path() / "key.pem").string();
+  pid_t node = fork();
+  if (node == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    execlp("node", "node", e2e::client_script("h2_upstream.mjs").c_str(), f.cert().c_str(), key.c_str(),
+           ready.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int port = 0;
+  for (int i = 0; i < 400 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    port = std::atoi(slurp(ready).c_str());
+  }
+  ASSERT_GT(port, 0) << "the HTTP/2 upstream did not start";
+  Relay relay(f, {"--upstream", "https://localhost:" + std::to_string(port), "--cacert", f.cert()});
+  ASSERT_GT(relay.port(), 0) << relay.stderr_text();
+  const auto req = e2e::single_request("anthropic", true);
+  const Reply r = post(relay.url(req.target), req.body, req.headers);
+  kill(node, SIGTERM);
+  waitpid(node, nullptr, 0);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.headers.find("x-upstream-protocol: h2"), std::string::npos) << r.headers;
+  EXPECT_NE(r.body.find("Over HTTP/2."), std::string::npos) << r.body;
+  EXPECT_EQ(relay.stop(), 0);
+  Trace t = f.trace();
+  auto outputs = t.of(EventType::llm_output);
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(e2e::s(outputs[0]->data, "text"), "Over HTTP/2.");
+  EXPECT_EQ(e2e::s(outputs[0]->data, "model_returned"), "claude-sonnet-4-5-h2");
+  EXPECT_EQ(e2e::u(outputs[0]->data.at("usage").as_object(), "output"), 3u);
+}
