@@ -358,6 +358,7 @@ void RelayServer::Impl::serve(tcp::socket socket, uint64_t id) {
   }
   CURL* curl = curl_easy_init();
   beast::flat_buffer buffer;
+  buffer.reserve(64 * 1024);  // Beast reads up to the free capacity: 512-byte reads otherwise
   while (curl && !stopping.load()) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kHeaderLimit);
