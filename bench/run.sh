@@ -6,6 +6,7 @@
 #   ONLY=store bench/run.sh    (just part 5)
 #   ONLY=distill bench/run.sh  (just part 6)
 #   ONLY=relay bench/run.sh    (just part 7)
+#   ONLY=compare bench/run.sh  (just part 8: side by side with mitmproxy and strace)
 # 1. Record throughput: traced calls/s emitted by 1 and 8 writer processes, and events/s
 #    ingested into the LMDB store afterwards.
 # 2. Overhead: wall time of a fork/exec-heavy shell loop under `clawtrace run` vs bare.
@@ -56,7 +57,7 @@ fi
 #    events) by a libcurl client on one keep-alive connection against the stand-in; and the
 #    per-call cost of the wrapped SSL_write/SSL_read (in-process TLS pair, 1 KiB calls).
 standin="$build/bin/clawtrace-standin"; client="$build/bench/bench_llm_client"; sslcalls="$build/bench/bench_ssl_calls"
-if [ "$only" = card ] || [ "$only" = store ] || [ "$only" = distill ] || [ "$only" = relay ]; then :
+if [ "$only" = card ] || [ "$only" = store ] || [ "$only" = distill ] || [ "$only" = relay ] || [ "$only" = compare ]; then :
 elif [ -x "$standin" ] && [ -x "$client" ] && [ -x "$sslcalls" ]; then
   text=$(head -c 5000 /dev/zero | tr '\0' 'a' | sed 's/aaaaaaaaa/word word /g' | head -c 5000)
   printf '{"rules": [], "default": {"text": "%s", "delta_size": 100}}' "$text" > "$work/script.json"
@@ -227,5 +228,24 @@ PY
     kill "$receiver_pid" 2>/dev/null; wait "$receiver_pid" 2>/dev/null || true
   else
     echo "relay bench skipped: build clawtrace-standin and the bench clients (CLAWTRACE_BUILD_BENCH=ON)"
+  fi
+fi
+
+# 8. Side by side with the tools a user would pick instead (bench/side_by_side.py): the same
+#    HTTPS workload untraced, under the preload, through the relay, through mitmproxy
+#    (Debian's `mitmproxy`, recording to a file) and under strace.
+if [ "$only" = all ] || [ "$only" = compare ]; then
+  if [ -x "$standin" ] && [ -x "$client" ]; then
+    command -v mitmdump >/dev/null || echo "(mitmproxy not installed: apt-get install mitmproxy to include it)"
+    printf '{"rules": [], "default": {"text": "%s", "delta_size": 100}}' "$(printf 'word %.0s' $(seq 1000))" > "$work/cmp.json"
+    "$standin" --https-port 0 --cert-dir "$work/tls8" --script "$work/cmp.json" --ready-file "$work/ready8.json" &
+    standin_pid=$!
+    for _ in $(seq 100); do [ -s "$work/ready8.json" ] && break; sleep 0.05; done
+    sport=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['https'])" "$work/ready8.json")
+    python3 "$(dirname "$0")/side_by_side.py" "$client" "https://localhost:$sport/v1/messages" "$work/tls8/cert.pem" \
+      "$ct" "$lib" "$work" "${COMPARE_EXCHANGES:-500}" "${ROUNDS:-5}"
+    kill "$standin_pid" 2>/dev/null; wait "$standin_pid" 2>/dev/null || true
+  else
+    echo "side-by-side bench skipped: build clawtrace-standin and the bench clients (CLAWTRACE_BUILD_BENCH=ON)"
   fi
 fi
