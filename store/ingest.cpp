@@ -355,7 +355,7 @@ Result<void> record_observed_exit(Store& store, const std::string& session, int 
     if (!off) return fail(off.error());
     const bool done = off.value() && *off.value() == kDone;
     if (!done) {
-      if (append_observed_exit(store, session, wait_status)) return {};
+      if (append_observed_exit(store.spool_dir(), session, wait_status)) return {};
       if (!off.value()) return fail("no spool for session " + session + " (the command was not traced)");
     }
     // Already ingested to its end (a live pass saw the process gone): apply it directly.
@@ -370,8 +370,8 @@ Result<void> record_observed_exit(Store& store, const std::string& session, int 
   });
 }
 
-Result<void> append_observed_exit(const Store& store, const std::string& session, int wait_status) {
-  const fs::path file = store.spool_dir() / (session + ".spool");
+Result<void> append_observed_exit(const fs::path& spool_dir, const std::string& session, int wait_status) {
+  const fs::path file = spool_dir / (session + ".spool");
   int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return fail("no spool for session " + session + " (the command was not traced)");
   auto fill = [&](RecordBuilder& b) {

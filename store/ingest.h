@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,11 @@ struct IngestStats {
 Result<IngestStats> ingest_pending(Store& store, const IngestOptions& options = {});
 
 // Appends the wait status `clawtrace run` observed for its root process to that session's
-// spool, so ingestion can tell how a process that never reported its exit died.
-Result<void> append_observed_exit(const Store& store, const std::string& session, int wait_status);
+// spool, so ingestion can tell how a process that never reported its exit died. Takes no
+// lock: alone, it can race a concurrent pass that finishes the spool (the record is then
+// lost); `clawtrace run` uses it only when it cannot get the store's writer lock.
+Result<void> append_observed_exit(const std::filesystem::path& spool_dir, const std::string& session,
+                                  int wait_status);
 // The same, safe against a concurrent ingestion pass: appended while the spool is pending,
 // applied to the stored session directly once its spool has been ingested to the end.
 Result<void> record_observed_exit(Store& store, const std::string& session, int wait_status);

@@ -572,6 +572,25 @@ Result<void> Store::Impl::open_dbs(bool writable) {
   });
 }
 
+Result<void> Store::create_dirs(const fs::path& dir) {
+  return guarded([&]() -> Result<void> {
+    const std::string d = dir.string();
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+      return fail(d + " is not a ClawTrace store (not a directory)");
+    for (const fs::path& p : {dir, dir / "db", spool_dir_of(dir)}) {
+      if (auto mk = make_dirs(p)) {
+        if (is_permission(mk.value()))
+          return fail("permission denied creating the ClawTrace store at " + d + " (" + p.string() + ")");
+        return fail("cannot create the ClawTrace store at " + d + ": " + mk.message());
+      }
+    }
+    return {};
+  });
+}
+
+fs::path Store::spool_dir_of(const fs::path& dir) { return dir / "spool"; }
+
 Result<std::unique_ptr<Store>> Store::open(const fs::path& dir, StoreOptions options) {
   return guarded([&]() -> Result<std::unique_ptr<Store>> {
     const std::string d = dir.string();
@@ -586,17 +605,8 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path& dir, StoreOptions opt
       if (ec && is_permission(ec.value()))
         return fail("permission denied reading the ClawTrace store at " + d);
       if (!exists) return fail("no ClawTrace store at " + d);
-    } else {
-      if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-        return fail(d + " is not a ClawTrace store (not a directory)");
-      for (const fs::path& p : {dir, db_dir, dir / "spool"}) {
-        if (auto mk = make_dirs(p)) {
-          if (is_permission(mk.value()))
-            return fail("permission denied creating the ClawTrace store at " + d + " (" +
-                        p.string() + ")");
-          return fail("cannot create the ClawTrace store at " + d + ": " + mk.message());
-        }
-      }
+    } else if (auto made = create_dirs(dir); !made) {
+      return Error{made.error()};
     }
 
     int rc = mdb_env_create(&impl->env);
@@ -633,7 +643,7 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
 const fs::path& Store::dir() const { return impl_->dir; }
-fs::path Store::spool_dir() const { return impl_->dir / "spool"; }
+fs::path Store::spool_dir() const { return spool_dir_of(impl_->dir); }
 size_t Store::map_size() const {
   std::lock_guard lock(impl_->mu);
   return impl_->current_map_size();

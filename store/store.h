@@ -43,6 +43,11 @@ class Store {
   // line: missing store (read_only), not a ClawTrace store, corrupt, permission denied.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir,
                                              StoreOptions options = {});
+  // What open() creates before it touches the database: <dir>, <dir>/db and the spool
+  // (0700). Never waits on the writer lock, so `clawtrace run` can trace into the spool
+  // while another process holds it.
+  static Result<void> create_dirs(const std::filesystem::path& dir);
+  static std::filesystem::path spool_dir_of(const std::filesystem::path& dir);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

@@ -91,6 +91,33 @@ class Tmpfs {
   GTEST_SKIP() << "cannot mount a tmpfs at " << (at) << " (" << var.error()                      \
                << "): this fault needs a filesystem of its own; run as root or with CAP_SYS_ADMIN"
 
+// ---- a stopped holder of the store's write lock ---------------------------------------------
+
+// A child of the test that holds the store's write lock, stopped (^Z) inside its write
+// transaction; -1 on failure.
+pid_t stopped_lock_holder(const fs::path& store) {
+  if (!Store::open(store).ok()) return -1;
+  pid_t holder = fork();
+  if (holder == 0) {
+    auto s = Store::open(store);
+    if (!s.ok()) _exit(1);
+    (void)(*s)->write([](Store::Writer&) -> Result<void> {
+      raise(SIGSTOP);
+      return {};
+    });
+    _exit(0);
+  }
+  int st = 0;
+  if (holder < 0 || waitpid(holder, &st, WUNTRACED) != holder || !WIFSTOPPED(st)) return -1;
+  return holder;
+}
+
+void kill_holder(pid_t holder) {
+  int st;
+  kill(holder, SIGKILL);
+  waitpid(holder, &st, 0);
+}
+
 // ---- running the agent -------------------------------------------------------------------
 
 class Fault : public ::testing::Test {
@@ -144,6 +171,51 @@ class Fault : public ::testing::Test {
     EXPECT_EQ(quiet.out, p.out);
     EXPECT_EQ(quiet.err, p.err) << "CLAWTRACE_QUIET=1 must silence the warning";
     EXPECT_EQ(describe(quiet.status), describe(p.status));
+  }
+
+  static constexpr const char* kBusy =
+      "clawtrace: the store is busy: another process holds its write lock; the trace stays in the spool "
+      "and the next clawtrace command ingests it";
+  static constexpr auto kFinalPassLimit = std::chrono::seconds(30);  // cmd_run.cpp
+
+  // Runs argv under `clawtrace run` while a stopped process holds the store's write lock,
+  // checks the bounded wait and returns the session id (and the time the run began).
+  std::string run_busy(const Argv& argv, ProcessOutput& out, uint64_t& began_ns) {
+    const pid_t holder = stopped_lock_holder(store());
+    EXPECT_GT(holder, 0);
+    if (holder <= 0) return "";
+    Argv run = {CT_CLAWTRACE, "--store", store().string(), "run", "--"};
+    run.insert(run.end(), argv.begin(), argv.end());
+    began_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+    const auto t0 = std::chrono::steady_clock::now();
+    out = test::run_process(run, env(false), 90);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    kill_holder(holder);
+    EXPECT_GE(took, kFinalPassLimit);
+    EXPECT_LT(took, kFinalPassLimit + std::chrono::seconds(20));
+    const auto err = lines(out.err);
+    EXPECT_NE(std::find(err.begin(), err.end(), kBusy), err.end()) << out.err;
+    if (err.empty() || err.back().rfind("clawtrace: session ", 0) != 0) {
+      ADD_FAILURE() << "no session line last:\n" << out.err;
+      return "";
+    }
+    return err.back().substr(std::string("clawtrace: session ").size());
+  }
+
+  // The session as the next `clawtrace sessions --json` shows it.
+  json::object listed(const std::string& id) const {
+    const ProcessOutput cli =
+        test::run_process({CT_CLAWTRACE, "--store", store().string(), "sessions", "--json"}, env(false), 30);
+    EXPECT_EQ(describe(cli.status), "exit 0") << cli.err;
+    boost::system::error_code ec;
+    const json::value all = json::parse(cli.out, ec);
+    if (!ec && all.is_array())
+      for (const auto& s : all.get_array())
+        if (s.is_object() && s.get_object().if_contains("id") && s.at("id") == json::value(id)) return s.get_object();
+    ADD_FAILURE() << "session " << id << " not listed:\n" << cli.out;
+    return {};
   }
 
   // The llm_output of the call whose request carried `prompt`, or null.
@@ -261,31 +333,6 @@ TEST_F(Fault, LmdbMapFullOnAFullDisk) {
 // Another ClawTrace process holds the store's write lock and is stopped (^Z): the preload
 // never waits on the store, so the agent runs as ever; when the holder is killed, LMDB's
 // robust lock lets ingestion in and nothing is lost.
-// A child of the test that holds the store's write lock, stopped (^Z) inside its write
-// transaction; -1 on failure.
-pid_t stopped_lock_holder(const fs::path& store) {
-  if (!Store::open(store).ok()) return -1;
-  pid_t holder = fork();
-  if (holder == 0) {
-    auto s = Store::open(store);
-    if (!s.ok()) _exit(1);
-    (void)(*s)->write([](Store::Writer&) -> Result<void> {
-      raise(SIGSTOP);
-      return {};
-    });
-    _exit(0);
-  }
-  int st = 0;
-  if (holder < 0 || waitpid(holder, &st, WUNTRACED) != holder || !WIFSTOPPED(st)) return -1;
-  return holder;
-}
-
-void kill_holder(pid_t holder) {
-  int st;
-  kill(holder, SIGKILL);
-  waitpid(holder, &st, 0);
-}
-
 TEST_F(Fault, LockHeldByAStoppedProcess) {
   const pid_t holder = stopped_lock_holder(store());
   ASSERT_GT(holder, 0);
@@ -298,22 +345,42 @@ TEST_F(Fault, LockHeldByAStoppedProcess) {
   expect_answered(t, "exchange 2");
 }
 
-// Known open: `clawtrace run` opens the store for writing before it starts the command,
-// and LMDB's writer lock cannot be waited on with a timeout, so while a stopped process
-// holds it the command never starts (nor do `clawtrace sessions`/`events` return). Enable
-// once `clawtrace run` starts the command regardless and gives a busy store up in bounded
-// time, leaving the spool for the next ingestion.
-TEST_F(Fault, DISABLED_ClawtraceRunBesideAStoppedLockHolder) {
-  const pid_t holder = stopped_lock_holder(store());
-  ASSERT_GT(holder, 0);
+// `clawtrace run` beside a stopped lock holder: the command starts at once and its output
+// and status reach the caller unchanged; the final ingestion gives up after its bounded
+// wait, saying so, and leaves the trace and the exit status in the spool, which the next
+// command ingests once the holder is gone.
+TEST_F(Fault, ClawtraceRunBesideAStoppedLockHolder) {
   const Argv argv = agent("llm", {"1"});
   const ProcessOutput p = plain(argv);
-  Argv run = {CT_CLAWTRACE, "--store", store().string(), "run", "--"};
-  run.insert(run.end(), argv.begin(), argv.end());
-  const ProcessOutput t = test::run_process(run, env(false), 15);
-  kill_holder(holder);
+  ProcessOutput t;
+  uint64_t began_ns = 0;
+  const std::string id = run_busy(argv, t, began_ns);
   EXPECT_EQ(t.out, p.out);
   EXPECT_EQ(describe(t.status), describe(p.status));
+  ASSERT_FALSE(id.empty());
+  const json::object s = listed(id);
+  // Started at once, not after the wait for the store.
+  const auto* start = s.if_contains("start_ns");
+  boost::system::error_code ec;
+  const uint64_t start_ns = start ? start->to_number<uint64_t>(ec) : 0;
+  ASSERT_TRUE(start && !ec) << json::serialize(s);
+  EXPECT_LT(start_ns, began_ns + uint64_t{5'000'000'000}) << json::serialize(s);
+  ASSERT_TRUE(WIFEXITED(p.status));
+  EXPECT_EQ(s.if_contains("exit_code") ? json::serialize(s.at("exit_code")) : "", std::to_string(WEXITSTATUS(p.status)))
+      << json::serialize(s);
+  expect_answered(f_.trace(), "exchange 1");
+}
+
+// Killed (SIGKILL, which the preload cannot see): its signal reaches the store only through
+// the exit status `clawtrace run` appended to the spool without the lock.
+TEST_F(Fault, ClawtraceRunBesideAStoppedLockHolderRecordsTheSignalOfAKilledCommand) {
+  ProcessOutput t;
+  uint64_t began_ns = 0;
+  const std::string id = run_busy(agent("kill_stream"), t, began_ns);
+  EXPECT_EQ(describe(t.status), "exit 137") << t.err;
+  ASSERT_FALSE(id.empty());
+  const json::object s = listed(id);
+  EXPECT_EQ(s.if_contains("signal") ? json::serialize(s.at("signal")) : "", "9") << json::serialize(s);
 }
 
 // A corrupt database: the preload never reads it, so the agent is unaffected and its

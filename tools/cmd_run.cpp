@@ -1,9 +1,7 @@
-// `clawtrace run`: starts a command under the preload, ingests while it runs, and exits
-// with the command's status.
-#include <poll.h>
+// `clawtrace run`: starts a command under the preload, ingests while it runs (on a thread
+// of its own, so a busy store delays neither), and exits with the command's status.
 #include <signal.h>
 #include <spawn.h>
-#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,10 +9,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "cli.h"
 #include "context.h"
@@ -32,7 +34,8 @@ constexpr const char* kRunHelp = R"(usage: clawtrace run [--name N] [--tag K=V].
 
 Runs CMD with libclawtrace.so preloaded. Every process it starts is traced into the store;
 the exit status is CMD's (128+N if it died from signal N). The last line on stderr is
-`clawtrace: session ID`.
+`clawtrace: session ID`. CMD never waits on the store: if another process still holds
+its write lock 30 s after CMD ended, the trace stays in the spool for the next command.
 
 --relay  also start a relay (clawtrace relay --help) for CMD's provider calls, for agents
          the preload cannot see into (static binaries, runtimes with their own TLS). CMD
@@ -153,10 +156,14 @@ std::vector<std::string> root_env(std::map<std::string, std::string> env, const 
   return out;
 }
 
+// What `clawtrace run` says once the command is done: lines for stderr, each after "clawtrace: ".
+using Lines = std::vector<std::string>;
+
 // What the trace's sessions reported at their end (e.g. HTTP/2 traffic not captured), once.
-void print_warnings(Store& store, const std::string& root) {
+Lines session_warnings(Store& store, const std::string& root) {
+  Lines out;
   auto sessions = store.sessions();
-  if (!sessions) return;
+  if (!sessions) return out;
   std::string trace;
   for (const auto& s : *sessions)
     if (s.id == root) trace = s.trace;
@@ -170,14 +177,15 @@ void print_warnings(Store& store, const std::string& root) {
       if (!w || !w->is_array()) continue;
       for (const auto& text : w->get_array())
         if (text.is_string() && seen.insert(std::string(text.get_string())).second)
-          std::fprintf(stderr, "clawtrace: warning: %s\n", text.get_string().c_str());
+          out.push_back("warning: " + std::string(text.get_string()));
     }
   }
+  return out;
 }
 
 // Starts the relay of `run --relay`, recording into a session below the command's, and points
 // the command's provider base URLs at it.
-Result<relay::RelaySession> start_relay(const RunArgs& a, Store& store, const TraceContext& ctx,
+Result<relay::RelaySession> start_relay(const RunArgs& a, const fs::path& spool_dir, const TraceContext& ctx,
                                         std::map<std::string, std::string>& env) {
   relay::RelayOptions options;
   options.ca_file = relay::ca_file_from_environment();
@@ -187,7 +195,7 @@ Result<relay::RelaySession> start_relay(const RunArgs& a, Store& store, const Tr
     options.mounts.push_back(m);
   }
   relay::SessionSpec spec;
-  spec.spool_dir = store.spool_dir();
+  spec.spool_dir = spool_dir;
   spec.parent_session = ctx.session;
   spec.trace_hi = ctx.trace_hi;
   spec.trace_lo = ctx.trace_lo;
@@ -208,35 +216,145 @@ void forward_signal(int sig) {
   if (g_child > 0) kill(g_child, sig);
 }
 
-// Waits for the child, ingesting meanwhile: every 250 ms, but never busy more than a
-// tenth of the time (a busy agent's traffic costs ingestion time; the rest waits for the
-// final pass, after the child is gone). Returns the wait status.
-int wait_and_ingest(pid_t child, Store* store) {
-  using clock = std::chrono::steady_clock;
-  constexpr auto kPeriod = std::chrono::milliseconds(250);
-  constexpr int kDutyFactor = 10;
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+int wait_for(pid_t child) {
   int status = 0;
-  auto next = clock::now() + kPeriod;
-  for (;;) {
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock::now());
-    const int wait_ms = static_cast<int>(std::max<int64_t>(0, wait.count()));
-    if (pidfd >= 0) {
-      pollfd p{pidfd, POLLIN, 0};
-      poll(&p, 1, wait_ms);
-    } else {
-      usleep(static_cast<useconds_t>(std::min(wait_ms, 100)) * 1000);
-    }
-    pid_t r = waitpid(child, &status, WNOHANG);
-    if (r == child) break;
-    if (r < 0 && errno != EINTR) break;
-    if (!store || clock::now() < next) continue;
-    const auto start = clock::now();
-    (void)ingest_pending(*store);  // live; errors surface at the final pass
-    next = clock::now() + std::max<clock::duration>(kPeriod, (clock::now() - start) * kDutyFactor);
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  if (pidfd >= 0) close(pidfd);
   return status;
+}
+
+int exit_code(int wait_status) {
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return WEXITSTATUS(wait_status);
+}
+
+// How the command ended, for the final pass.
+struct Finished {
+  std::string session;        // the root session
+  std::string relay_session;  // with --relay
+  std::string command;        // argv[0]
+  int wait_status = 0;
+};
+
+Lines not_traced(const Finished& f) {
+  if (f.relay_session.empty())
+    return {f.command + " was not traced (statically linked, setuid, or it drops LD_PRELOAD)"};
+  // A static agent: what it said to its providers is still there.
+  return {f.command + " was not traced itself (statically linked, setuid, or it drops LD_PRELOAD); "
+                      "its provider calls through the relay are",
+          "session " + f.relay_session};
+}
+
+// With the store's writer lock: records the exit status and ingests what is left.
+Lines final_pass(Store& store, const Finished& f) {
+  const bool traced = record_observed_exit(store, f.session, f.wait_status).ok();
+  if (!traced && f.relay_session.empty()) return not_traced(f);
+  Lines out;
+  if (auto done = ingest_pending(store); !done) out.push_back("ingesting: " + done.error());
+  Lines tail = traced ? session_warnings(store, f.session) : not_traced(f);
+  if (traced) tail.push_back("session " + f.session);
+  out.insert(out.end(), tail.begin(), tail.end());
+  return out;
+}
+
+// Without the store: the exit status goes to the spool too (lock-free), and the next
+// ClawTrace command ingests it all.
+Lines spool_only(const fs::path& store_dir, const Finished& f, const std::string& why) {
+  Lines out{why};
+  Lines tail = append_observed_exit(Store::spool_dir_of(store_dir), f.session, f.wait_status)
+                   ? Lines{"session " + f.session}
+                   : not_traced(f);
+  out.insert(out.end(), tail.begin(), tail.end());
+  return out;
+}
+
+// Ingestion on a thread of its own: LMDB's writer lock cannot be waited on with a timeout,
+// and whoever holds it (another ClawTrace process stopped with ^Z, say) must delay neither
+// the command's start nor its exit status reaching our caller. The state is shared with
+// the thread, which may outlive the wait for it.
+class Ingestion {
+ public:
+  explicit Ingestion(fs::path store_dir) : state_(std::make_shared<State>()) {
+    thread_ = std::thread([dir = std::move(store_dir), state = state_] { run(dir, *state); });
+  }
+  ~Ingestion() {
+    std::unique_lock lock(state_->mu);
+    const bool done = state_->result.has_value();
+    lock.unlock();
+    if (done) thread_.join();
+    else thread_.detach();  // blocked on the store; the process leaves with _exit
+  }
+  Ingestion(const Ingestion&) = delete;
+  Ingestion& operator=(const Ingestion&) = delete;
+
+  // Once the command is reaped: the final pass's lines, or nothing if it took longer than
+  // `limit` (then the thread is still waiting on the store).
+  std::optional<Lines> finish(Finished f, std::chrono::seconds limit) {
+    std::unique_lock lock(state_->mu);
+    state_->finished = std::move(f);
+    state_->cv.notify_all();
+    state_->cv.wait_for(lock, limit, [&] { return state_->result.has_value(); });
+    return state_->result;
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Finished> finished;
+    std::optional<Lines> result;
+  };
+
+  static void run(const fs::path& dir, State& st) {
+    auto store = Store::open(dir);  // may wait on the writer lock
+    if (store) ingest_until_finished(**store, st);
+    std::unique_lock lock(st.mu);
+    st.cv.wait(lock, [&] { return st.finished.has_value(); });
+    const Finished f = *st.finished;
+    lock.unlock();
+    Lines lines = store ? final_pass(**store, f)
+                        : spool_only(dir, f, "cannot write to the trace store: " + store.error() +
+                                                 "; the trace stays in the spool");
+    lock.lock();
+    st.result = std::move(lines);
+    st.cv.notify_all();
+  }
+
+  // Every 250 ms while the command runs, but never busy more than a tenth of the time (a
+  // busy agent's traffic costs ingestion time; the rest waits for the final pass).
+  static void ingest_until_finished(Store& store, State& st) {
+    using clock = std::chrono::steady_clock;
+    constexpr auto kPeriod = std::chrono::milliseconds(250);
+    constexpr int kDutyFactor = 10;
+    auto next = clock::now() + kPeriod;
+    std::unique_lock lock(st.mu);
+    while (!st.cv.wait_until(lock, next, [&] { return st.finished.has_value(); })) {
+      lock.unlock();
+      const auto start = clock::now();
+      (void)ingest_pending(store);  // live; errors surface at the final pass
+      const auto end = clock::now();
+      next = end + std::max<clock::duration>(kPeriod, (end - start) * kDutyFactor);
+      lock.lock();
+    }
+  }
+
+  std::shared_ptr<State> state_;
+  std::thread thread_;
+};
+
+// How long the final pass may take once the command is done. A pass normally takes well
+// under a second (live ingestion kept up), and another ClawTrace command holds the writer
+// lock for a pass of a few seconds; 30 s outlasts those on a loaded machine, while a
+// stopped or hung lock holder costs our caller no more than that. Nothing is lost when it
+// runs out: what was not ingested stays in the spool for the next command.
+constexpr std::chrono::seconds kFinalPassLimit{30};
+
+constexpr const char* kStoreBusy =
+    "the store is busy: another process holds its write lock; the trace stays in the spool and the next "
+    "clawtrace command ingests it";
+
+void print(const Lines& lines) {
+  for (const auto& l : lines) std::fprintf(stderr, "clawtrace: %s\n", l.c_str());
 }
 
 }  // namespace
@@ -250,20 +368,22 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
   if (!parsed) return usage_error("run", parsed.error());
   const RunArgs& a = parsed.value();
 
+  // Only the directories here: opening the database may wait on its writer lock, which the
+  // ingestion thread does once the command runs.
   std::error_code ec;
-  fs::path store_dir = fs::absolute(g.store_dir, ec);
-  auto store = Store::open(store_dir);
-  if (!store) error("cannot write to the trace store: " + store.error() + "; running untraced");
+  const fs::path store_dir = fs::absolute(g.store_dir, ec);
+  auto made = Store::create_dirs(store_dir);
+  if (!made) error("cannot write to the trace store: " + made.error() + "; running untraced");
   const fs::path preload = find_preload();
-  const bool traced = store && fs::exists(preload, ec);
-  if (store && !traced) error("cannot find libclawtrace.so (set CLAWTRACE_PRELOAD); running untraced");
+  const bool traced = made && fs::exists(preload, ec);
+  if (made && !traced) error("cannot find libclawtrace.so (set CLAWTRACE_PRELOAD); running untraced");
 
   const uint64_t session = sys::random_id();
   const TraceContext ctx = root_context(session);
   std::map<std::string, std::string> base_env = current_env();
   std::optional<relay::RelaySession> relayed;
   if (a.relay && traced) {
-    auto started = start_relay(a, **store, ctx, base_env);
+    auto started = start_relay(a, Store::spool_dir_of(store_dir), ctx, base_env);
     if (!started) return error("cannot start the relay: " + started.error());
     relayed = std::move(*started);
   } else if (a.relay) {
@@ -289,10 +409,13 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
   int rc = posix_spawnp(&child, argv[0], nullptr, ForegroundSpawn().attr(), argv.data(), envp.data());
   if (rc != 0) return error("cannot run " + a.cmd[0] + ": " + std::strerror(rc), rc == ENOENT ? 127 : 126);
   g_child = child;
-  // Live ingestion yields to the traced command (spawned already, so it keeps its nice).
+  // Ingestion yields to the traced command (spawned already, so it keeps its nice). On
+  // Linux this is the calling thread's nice, which the ingestion thread inherits.
   (void)setpriority(PRIO_PROCESS, 0, 10);  // failing only means it competes as before
+  std::optional<Ingestion> ingestion;
+  if (traced) ingestion.emplace(store_dir);
 
-  int status = wait_and_ingest(child, traced ? store->get() : nullptr);
+  const int status = wait_for(child);
   const std::string relay_id = relayed ? hex_id(relayed->recorder->session()) : "";
   relayed.reset();  // its exchanges done and its session ended before the final pass
   sigaction(SIGINT, &old_int, nullptr);
@@ -300,24 +423,19 @@ int cmd_run(const Globals& g, const std::vector<std::string>& args) {
   sigaction(SIGTERM, &old_term, nullptr);
   sigaction(SIGHUP, &old_hup, nullptr);
 
-  if (traced) {
-    const std::string id = hex_id(session);
-    if (record_observed_exit(**store, id, status)) {
-      auto done = ingest_pending(**store);
-      if (!done) error("ingesting: " + done.error());
-      print_warnings(**store, id);
-      std::fprintf(stderr, "clawtrace: session %s\n", id.c_str());
-    } else if (!relay_id.empty()) {  // a static agent: what it said to its providers is still there
-      if (auto done = ingest_pending(**store); !done) error("ingesting: " + done.error());
-      std::fprintf(stderr, "clawtrace: %s was not traced itself (statically linked, setuid, or it drops LD_PRELOAD); "
-                           "its provider calls through the relay are\n", a.cmd[0].c_str());
-      std::fprintf(stderr, "clawtrace: session %s\n", relay_id.c_str());
-    } else {
-      error(a.cmd[0] + " was not traced (statically linked, setuid, or it drops LD_PRELOAD)");
+  if (ingestion) {
+    Finished f{hex_id(session), relay_id, a.cmd[0], status};
+    auto lines = ingestion->finish(f, kFinalPassLimit);
+    if (!lines) {
+      // The ingestion thread is stuck on the lock: leave without joining it.
+      print(spool_only(store_dir, f, kStoreBusy));
+      std::fflush(stdout);
+      std::fflush(stderr);
+      _exit(exit_code(status));
     }
+    print(*lines);
   }
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  return exit_code(status);
 }
 
 }  // namespace clawtrace::cli
