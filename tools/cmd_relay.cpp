@@ -153,10 +153,12 @@ int cmd_relay(const Globals& g, const std::vector<std::string>& args) {
   const bool minted = !serve::is_loopback(a.options.bind) && a.options.token.empty();
   if (minted) a.options.token = random_token();
 
+  // Serving never waits on the store: only its directories before, LMDB once forwarding runs
+  // (another process may hold its write lock for a while).
   std::error_code ec;
-  auto store = Store::open(fs::absolute(g.store_dir, ec));
-  if (!store) return error("cannot open the trace store: " + store.error());
-  a.session.spool_dir = (*store)->spool_dir();
+  const fs::path store_dir = fs::absolute(g.store_dir, ec);
+  if (auto made = Store::create_dirs(store_dir); !made) return error("cannot use the trace store: " + made.error());
+  a.session.spool_dir = Store::spool_dir_of(store_dir);
   a.session.trace_hi = sys::random_id();
   a.session.trace_lo = sys::random_id();
   // Signals are taken by sigtimedwait below; blocked before any thread starts, so every
@@ -175,11 +177,19 @@ int cmd_relay(const Globals& g, const std::vector<std::string>& args) {
   if (minted) std::fprintf(stderr, "clawtrace relay: token %s (generated: binding off loopback)\n", a.options.token.c_str());
   write_ready_file(a.ready_file, url, port, session);
 
-  serve_until_signal(**store);
+  auto store = Store::open(store_dir);
+  if (store) {
+    serve_until_signal(**store);
+  } else {
+    error("cannot open the trace store: " + store.error() + "; recording into its spool only");
+    const sigset_t set = stop_signals();
+    int sig = 0;
+    sigwait(&set, &sig);
+  }
   relay->server.reset();    // every exchange finished or cut
   relay->recorder.reset();  // the session's end
-  auto done = ingest_pending(**store);
-  if (!done) error("ingesting: " + done.error());
+  if (store)
+    if (auto done = ingest_pending(**store); !done) error("ingesting: " + done.error());
   std::fprintf(stderr, "clawtrace: session %s\n", session.c_str());
   return 0;
 }
