@@ -39,6 +39,13 @@ constexpr int kExchanges = 200;
 // A traced agent's peak RSS may exceed an untraced run of the same workload by this much
 // (the capture queue and the preload's tables; SPEC's budget for the preload).
 constexpr long kRssBoundKb = 10 * 1024;
+// Sanitizer builds (scripts/test.sh) shadow every byte and keep freed memory in quarantine:
+// their figures are printed, the bound holds for the normal build only.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kCheckRss = false;
+#else
+constexpr bool kCheckRss = true;
+#endif
 const char* const kApis[] = {"anthropic", "openai_chat", "openai_responses", "gemini"};
 
 enum class Launch { clawtrace_run, preload, untraced };
@@ -258,8 +265,10 @@ TEST_F(Load, ThirtyTwoAgentsIntoOneStoreLoseAndDuplicateNothing) {
     if (a.launch != Launch::preload) continue;
     const long extra = a.max_rss_kb - untraced_kb.at(a.kind());
     worst = std::max(worst, extra);
-    EXPECT_LE(extra, kRssBoundKb) << a.kind() << ": traced " << a.max_rss_kb << " kB, untraced "
-                                  << untraced_kb.at(a.kind()) << " kB";
+    if (kCheckRss) {
+      EXPECT_LE(extra, kRssBoundKb) << a.kind() << ": traced " << a.max_rss_kb << " kB, untraced "
+                                    << untraced_kb.at(a.kind()) << " kB";
+    }
   }
   std::printf("peak RSS of a traced agent over its untraced twin: at most %+ld kB (bound %ld kB)\n", worst,
               kRssBoundKb);
