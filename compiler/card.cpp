@@ -270,6 +270,10 @@ class Compiler {
     const SpanNode& n = tree_.nodes[index];
     const Priced& p = priced_.at(&n);
     const size_t self = step_index_.at(n.span);
+    if (!n.open) {  // its request was never recorded (e.g. a rejected import line): no context to split
+      if (p.cost) cost_[self] += p.cost->total;
+      return;
+    }
     ThreadContext side;  // a side call's context, which its conversation does not keep
     ThreadContext& ctx = context_of(n, self, side);
     const bool lazy = &ctx != &side;
