@@ -191,6 +191,22 @@ TEST(Card, CallWithoutItsRequestKeepsItsWholeBill) {
   EXPECT_NEAR(step_sum(c), c.cost_usd, 1e-12);
 }
 
+// Cache writes split by lifetime without their total (as imported events may carry them)
+// are billed (pricing::cost), so the card counts them and its steps own them. They used to
+// be billed in the total but given to no step (found by fuzz_card).
+TEST(Card, SplitCacheWritesWithoutTheirTotalAreCountedAndAttributed) {
+  auto prices = test_prices();
+  Session s("root");
+  const json::object split{{"input", 100}, {"output", 10}, {"cache_write_5m", 1000}, {"cache_write_1h", 500}};
+  const std::string l1 = s.call("t", 0, json::array{msg("user", std::string(4000, 'a'))}, split);
+  s.end();
+  const card::Card c = card::compile(tree_of({&s}), prices);
+  EXPECT_EQ(c.tokens.cache_write, 1500);
+  EXPECT_NEAR(c.cost_usd, (100 * 1 + 10 * 10 + 1000 * 1.25 + 500 * 2) / 1e6, 1e-15);
+  EXPECT_NEAR(step_sum(c), c.cost_usd, 1e-12);
+  EXPECT_NEAR(step(c, l1)->cost_usd, c.cost_usd, 1e-12);
+}
+
 TEST(Card, SubagentStepOwnsItsCallsAndUnknownModelsAreCounted) {
   auto prices = test_prices();
   Session s("root");
