@@ -3,16 +3,13 @@
 # `ctest -L load` runs it alone, `ctest -LE load` leaves it out. Run serially: it loads
 # both cores by itself and its memory figures should not be skewed by other tests.
 include_guard(GLOBAL)
-include(${CMAKE_CURRENT_LIST_DIR}/e2e_tests.cmake)  # curl_post, the client every agent runs
+include(${CMAKE_CURRENT_LIST_DIR}/e2e_tests.cmake)  # e2e_tests, and curl_post: the client every agent runs
 add_executable(load_tests ${CMAKE_CURRENT_LIST_DIR}/load_test.cpp ${CMAKE_CURRENT_LIST_DIR}/e2e_support.cpp)
 target_link_libraries(load_tests PRIVATE clawtrace_test_support clawtrace_compiler clawtrace_store clawtrace_hooks
   CURL::libcurl GTest::gtest_main)
-target_compile_definitions(load_tests PRIVATE
-  CT_CLAWTRACE="$<TARGET_FILE:clawtrace>"
-  CT_PRELOAD="$<TARGET_FILE:clawtrace_preload>"
-  CT_STANDIN="$<TARGET_FILE:clawtrace-standin>"
-  CT_CURL_POST="$<TARGET_FILE:curl_post>"
-  CT_CLIENTS_DIR="${CMAKE_CURRENT_SOURCE_DIR}/clients")
+# The same programs as the end-to-end tests (CT_CLAWTRACE, CT_PRELOAD, CT_STANDIN, ...).
+get_target_property(e2e_definitions e2e_tests COMPILE_DEFINITIONS)
+target_compile_definitions(load_tests PRIVATE ${e2e_definitions})
 add_dependencies(load_tests clawtrace clawtrace_preload clawtrace-standin curl_post)
 gtest_discover_tests(load_tests DISCOVERY_TIMEOUT 30 TEST_PREFIX "load."
   PROPERTIES TIMEOUT 600 LABELS load RUN_SERIAL TRUE)
