@@ -53,6 +53,10 @@ std::optional<pricing::Tokens> usage_of(const SpanNode& n) {
   t.cache_write_5m = count(o, "cache_write_5m");
   t.cache_write_1h = count(o, "cache_write_1h");
   t.reasoning = count(o, "reasoning");
+  // A split without its total (imported events may carry one) is still that many writes, as
+  // pricing::cost bills them; the card's tokens and its attribution must count them too.
+  const int64_t w5m = std::max<int64_t>(t.cache_write_5m, 0), w1h = std::max<int64_t>(t.cache_write_1h, 0);
+  t.cache_write = std::max(t.cache_write, w5m > INT64_MAX - w1h ? INT64_MAX : w5m + w1h);
   return t;
 }
 
@@ -270,6 +274,10 @@ class Compiler {
     const SpanNode& n = tree_.nodes[index];
     const Priced& p = priced_.at(&n);
     const size_t self = step_index_.at(n.span);
+    if (!n.open) {  // its request was never recorded (e.g. a rejected import line): no context to split
+      if (p.cost) cost_[self] += p.cost->total;
+      return;
+    }
     ThreadContext side;  // a side call's context, which its conversation does not keep
     ThreadContext& ctx = context_of(n, self, side);
     const bool lazy = &ctx != &side;

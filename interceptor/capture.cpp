@@ -620,7 +620,9 @@ void* writer_main(void*) {
     bool idle_flush = false;
     while (!q.head) {
       q.writer_waiting = true;
-      if (any_carry()) {
+      // The flag, not the carries: those belong to whoever holds q.io (an exit drain may be
+      // writing them right now), and this thread holds q.mu only.
+      if (q.carries.load(std::memory_order_acquire)) {
         struct timespec ts = deadline_in(kIdleFlushNs);
         if (pthread_cond_timedwait(&q.cv, &q.mu, &ts) == ETIMEDOUT && !q.head) {
           idle_flush = true;

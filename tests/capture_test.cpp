@@ -601,7 +601,9 @@ TEST_F(Capture, SslShutdownEndsTheConnectionOnce) {
 // SSL_free alone ends a connection; the next SSL object at the same address is a new one.
 TEST_F(Capture, SslFreeEndsTheConnection) {
   ASSERT_NO_FATAL_FAILURE(run("t_SSL_free", "ok"));
+#ifndef __SANITIZE_ADDRESS__  // ASan's quarantine never hands a freed address straight back
   EXPECT_TRUE(contains(out(), "SSL object at the previous one's address: yes\n")) << out();
+#endif
   ASSERT_EQ(cap_.conns.size(), 3u);
   for (int i = 0; i < 3; ++i) expect_tls_conn(cap_.conns[i], std::to_string(i + 1));
   expect_clean_end();

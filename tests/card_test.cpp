@@ -174,6 +174,39 @@ TEST(Card, CacheReadPrefixIsBilledAtTheCacheRate) {
   EXPECT_GT(step(c, l1)->cost_usd, step(c, l2)->cost_usd * 0.5);
 }
 
+// An LLM call whose request was never recorded (only its llm_output, e.g. the input line of
+// an import was rejected) has no context to split: its whole bill is its own. It used to
+// bind a reference to a null request (found by fuzz_card under UBSan).
+TEST(Card, CallWithoutItsRequestKeepsItsWholeBill) {
+  auto prices = test_prices();
+  Session s("root");
+  s.call("t", 0, json::array{msg("user", std::string(400, 'a'))}, usage(100, 10));
+  const std::string orphan = s.call("t", 1, json::array{msg("user", "b")}, usage(1000, 20));
+  s.end();
+  std::erase_if(s.events, [&](const Event& e) { return e.span == orphan && e.type == EventType::llm_input; });
+  const card::Card c = card::compile(tree_of({&s}), prices);
+  ASSERT_NE(step(c, orphan), nullptr);
+  EXPECT_NEAR(step(c, orphan)->cost_usd, (1000 * 1 + 20 * 10) / 1e6, 1e-15);
+  EXPECT_NEAR(c.cost_usd, (100 * 1 + 10 * 10 + 1000 * 1 + 20 * 10) / 1e6, 1e-15);
+  EXPECT_NEAR(step_sum(c), c.cost_usd, 1e-12);
+}
+
+// Cache writes split by lifetime without their total (as imported events may carry them)
+// are billed (pricing::cost), so the card counts them and its steps own them. They used to
+// be billed in the total but given to no step (found by fuzz_card).
+TEST(Card, SplitCacheWritesWithoutTheirTotalAreCountedAndAttributed) {
+  auto prices = test_prices();
+  Session s("root");
+  const json::object split{{"input", 100}, {"output", 10}, {"cache_write_5m", 1000}, {"cache_write_1h", 500}};
+  const std::string l1 = s.call("t", 0, json::array{msg("user", std::string(4000, 'a'))}, split);
+  s.end();
+  const card::Card c = card::compile(tree_of({&s}), prices);
+  EXPECT_EQ(c.tokens.cache_write, 1500);
+  EXPECT_NEAR(c.cost_usd, (100 * 1 + 10 * 10 + 1000 * 1.25 + 500 * 2) / 1e6, 1e-15);
+  EXPECT_NEAR(step_sum(c), c.cost_usd, 1e-12);
+  EXPECT_NEAR(step(c, l1)->cost_usd, c.cost_usd, 1e-12);
+}
+
 TEST(Card, SubagentStepOwnsItsCallsAndUnknownModelsAreCounted) {
   auto prices = test_prices();
   Session s("root");
