@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace clawtrace::yaml {
 namespace {
@@ -141,7 +142,10 @@ void append_double(std::string& out, double v) {
     return;
   }
   char buf[40];
-  const int n = std::snprintf(buf, sizeof buf, "%.15g", v);
+  int n = std::snprintf(buf, sizeof buf, "%.15g", v);
+  // 15 digits can round past the largest double (-1.79769313486232e+308 overflows when read
+  // back); such a value gets the 17 digits that always read back exactly.
+  if (std::isinf(std::strtod(buf, nullptr))) n = std::snprintf(buf, sizeof buf, "%.17g", v);
   const std::string_view text(buf, static_cast<size_t>(n));
   const size_t e = text.find('e');
   if (e != std::string_view::npos && text.find('.') == std::string_view::npos) {

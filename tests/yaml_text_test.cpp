@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cfloat>
 #include <cmath>
 #include <random>
 #include <regex>
@@ -108,6 +109,16 @@ TEST(YamlText, NumbersKeepFifteenDigitsAndReadAsFloats) {
     ASSERT_TRUE(std::regex_match(number(v), kFloat12)) << number(v);
     ASSERT_TRUE(std::regex_match(number(v), kNumber11)) << number(v);
   }
+}
+
+// Found by fuzz_yaml_text: 15 digits round the largest doubles past DBL_MAX, which a reader
+// then rejects as out of range.
+TEST(YamlText, TheLargestDoublesReadBack) {
+  for (double v : {DBL_MAX, -DBL_MAX, std::nextafter(DBL_MAX, 0.0), -1.7976931348623e308}) {
+    const double back = YAML::Load("k: " + number(v))["k"].as<double>();
+    EXPECT_EQ(back, v) << number(v);
+  }
+  EXPECT_EQ(number(-DBL_MAX), "-1.7976931348623157e+308");
 }
 
 TEST(JsonSize, EqualsTheSerializedLength) {
