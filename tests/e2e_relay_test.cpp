@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "e2e_support.h"
+#include "files.h"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -26,10 +27,7 @@ namespace e2e = clawtrace::e2e;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using clawtrace::test::slurp;
 
 // A running `clawtrace relay`, stopped with SIGTERM (and waited for) at scope end or stop().
 class Relay {
