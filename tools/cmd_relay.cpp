@@ -182,9 +182,8 @@ int cmd_relay(const Globals& g, const std::vector<std::string>& args) {
     serve_until_signal(**store);
   } else {
     error("cannot open the trace store: " + store.error() + "; recording into its spool only");
-    const sigset_t set = stop_signals();
     int sig = 0;
-    sigwait(&set, &sig);
+    sigwait(&set, &sig);  // the stop signals, blocked above
   }
   relay->server.reset();    // every exchange finished or cut
   relay->recorder.reset();  // the session's end
