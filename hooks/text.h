@@ -40,4 +40,12 @@ inline std::string shell_join(const std::vector<std::string>& argv) {
   return out;
 }
 
+// Compares without an early exit, so response timing does not reveal a prefix of a secret
+// (the tokens of `serve` and `relay`).
+inline bool constant_time_equal(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  return diff == 0;
+}
+
 }  // namespace clawtrace::text

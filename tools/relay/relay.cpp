@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "recorder.h"
+#include "text.h"
 
 namespace clawtrace::relay {
 namespace asio = boost::asio;
@@ -27,17 +28,11 @@ namespace {
 
 constexpr size_t kHeaderLimit = 64 * 1024;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // Headers that describe one hop, not the request: each side of the relay sets its own.
 bool hop_by_hop(std::string_view name) {
   static const char* const kNames[] = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te",
                                        "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect"};
-  const std::string n = lower(name);
+  const std::string n = text::lower(name);
   return std::any_of(std::begin(kNames), std::end(kNames), [&](const char* k) { return n == k; });
 }
 
@@ -96,19 +91,12 @@ std::string json_error(std::string_view type, std::string_view message) {
   return boost::json::serialize(boost::json::object{{"error", e}});
 }
 
-// Compares without an early exit, so response timing does not reveal a prefix of the token.
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % std::max<size_t>(b.size(), 1)]);
-  return diff == 0;
-}
-
 // The target without its /TOKEN prefix, or nullopt when the token is missing or wrong.
 std::optional<std::string_view> strip_token(std::string_view target, const std::string& token) {
   if (token.empty()) return target;
   if (target.size() < 1 || target[0] != '/') return std::nullopt;
   const size_t end = std::min(target.find_first_of("/?", 1), target.size());
-  if (!same_secret(target.substr(1, end - 1), token)) return std::nullopt;
+  if (!text::constant_time_equal(target.substr(1, end - 1), token)) return std::nullopt;
   return target.substr(end);
 }
 
@@ -254,7 +242,7 @@ bool Forward::run(CURL* curl, const http::request<http::string_body>& req, const
   bool has_accept = false;
   for (const auto& field : req) {
     if (hop_by_hop(field.name_string())) continue;
-    if (lower(field.name_string()) == "accept") has_accept = true;
+    if (text::lower(field.name_string()) == "accept") has_accept = true;
     forwarded.push_back(std::string(field.name_string()) + ": " + std::string(field.value()));
   }
   curl_slist* headers = nullptr;

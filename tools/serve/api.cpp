@@ -1,5 +1,7 @@
 #include "api.h"
 
+#include "text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -280,23 +282,17 @@ std::optional<std::string> url_decode(std::string_view s) {
   return out;
 }
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  return diff == 0;
-}
-
 Api::Api(ApiConfig config, pricing::PriceTable prices) : config_(std::move(config)), prices_(std::move(prices)) {}
 
 bool Api::authorized(const Request& request, const std::map<std::string, std::string>& query) const {
   if (config_.token.empty()) return true;
   constexpr std::string_view bearer = "Bearer ";
   if (request.authorization.rfind(bearer, 0) == 0 &&
-      constant_time_equal(std::string_view(request.authorization).substr(bearer.size()), config_.token))
+      text::constant_time_equal(std::string_view(request.authorization).substr(bearer.size()), config_.token))
     return true;
-  if (auto it = query.find("token"); it != query.end() && constant_time_equal(it->second, config_.token)) return true;
+  if (auto it = query.find("token"); it != query.end() && text::constant_time_equal(it->second, config_.token)) return true;
   const std::string cookie = cookie_value(request.cookie, kCookie);
-  return !cookie.empty() && constant_time_equal(cookie, config_.token);
+  return !cookie.empty() && text::constant_time_equal(cookie, config_.token);
 }
 
 namespace {

@@ -62,7 +62,5 @@ class Api {
 
 // Percent-decoding ('+' as space); nullopt on a malformed escape.
 std::optional<std::string> url_decode(std::string_view s);
-// Compares without leaking where they differ (the length may leak).
-bool constant_time_equal(std::string_view a, std::string_view b);
 
 }  // namespace clawtrace::serve
