@@ -1,5 +1,7 @@
 #include "event.h"
 
+#include <limits>
+
 #include <array>
 #include <charconv>
 
@@ -19,7 +21,13 @@ std::optional<T> get_int(const json::object& o, std::string_view key) {
   if (it == o.end() || it->value().is_null()) return std::nullopt;
   if (auto* i = it->value().if_int64()) return static_cast<T>(*i);
   if (auto* u = it->value().if_uint64()) return static_cast<T>(*u);
-  if (auto* d = it->value().if_double()) return static_cast<T>(*d);
+  if (auto* d = it->value().if_double()) {
+    // Out of T's range (or NaN) the conversion is undefined: such a field is absent.
+    const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
+    const double past = static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
+    if (!(*d >= lo && *d < past)) return std::nullopt;
+    return static_cast<T>(*d);
+  }
   return std::nullopt;
 }
 
