@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,8 +109,12 @@ class Leaks {
   size_t checked_ = 0;
 };
 
-// Every key and value of every database of the LMDB environment in `db_dir`, values
-// unpacked as the store keeps them (zstd), passed to `leaks`. Returns the number of values.
+// Every key and value of every database of the LMDB environment in `db_dir`, passed to
+// `leaks`: values of the databases the store packs (zstd) unpacked, the index databases'
+// values as they are (a by_pid value is a binary session key: unpacking it would misread
+// a key whose first byte is the codec's zstd tag). Returns the number of values.
+const std::set<std::string> kPackedDatabases = {"events", "sessions", "blobs", "state"};
+
 size_t check_lmdb(const fs::path& db_dir, Leaks& leaks) {
   MDB_env* env = nullptr;
   MDB_txn* txn = nullptr;
@@ -130,11 +135,15 @@ size_t check_lmdb(const fs::path& db_dir, Leaks& leaks) {
         names->emplace_back(key);
         continue;
       }
-      std::string buf;
-      auto raw = codec.unpack(stored, buf);
-      ASSERT_TRUE(raw.ok()) << name << ": " << raw.error();
       leaks.check("lmdb " + name + " key", key);
-      leaks.check("lmdb " + name + " value", *raw);
+      if (!kPackedDatabases.count(name)) {
+        leaks.check("lmdb " + name + " value", stored);
+      } else {
+        std::string buf;
+        auto raw = codec.unpack(stored, buf);
+        ASSERT_TRUE(raw.ok()) << name << ": " << raw.error();
+        leaks.check("lmdb " + name + " value", *raw);
+      }
       ++values;
     }
     mdb_cursor_close(c);
