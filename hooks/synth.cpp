@@ -296,7 +296,9 @@ void Synthesizer::link_child(SessionState& child) {
     }
   }
   if (!match) {
-    info.parent_span = info.parent_session;  // under the parent's session span
+    // A span the child was told of exactly is kept even before the parent's spawn record
+    // is read (the child's records can be ingested first): on_spawn links it then.
+    if (!info.parent_span) info.parent_span = info.parent_session;  // under the session span
     return;
   }
   info.parent_span = match->span;

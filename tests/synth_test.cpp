@@ -102,6 +102,31 @@ TEST(Synth, ForkExecWaitBecomesALinkedProcessSpan) {
   EXPECT_EQ(*book.of(child, EventType::session_start)[0]->parent, span);
 }
 
+// A fork child writes its own spool file, which can be read before the parent's spawn
+// record: the exact span it was given still links it, and the spawn record finds it.
+TEST(Synth, ChildReadBeforeItsSpawnRecordKeepsItsSpan) {
+  MemoryBook book;
+  Synthesizer s(book);
+  s.apply(root, start(kRoot, 100, 10, {"python3"}, wire::Via::root));
+  s.apply(child, start(kChild, 101, 21, {"python3"}, wire::Via::fork, kRoot, kSpan));
+  s.apply(root, spawn(wire::SpawnKind::vfork, 20, 101));
+  SpoolRecord ex = record(wire::RecordType::exec, 22);
+  ex.argv = std::vector<std::string>{"sh", "-c", "true"};
+  s.apply(child, ex);
+  s.apply(child, start(kChild, 101, 23, {"sh", "-c", "true"}, wire::Via::exec));
+  s.apply(child, exit_with(30, 0));
+  SpoolRecord reap = record(wire::RecordType::reap, 31);
+  reap.child_pid = 101;
+  reap.wait_status = 0;
+  s.apply(root, reap);
+
+  EXPECT_EQ(*book.sessions[child].info.parent_span, span);
+  EXPECT_EQ(*book.of(child, EventType::session_start)[0]->parent, span);
+  auto after = book.of(root, EventType::after_tool_call);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0]->data.at("child_session").as_string(), child);
+}
+
 TEST(Synth, SystemChildIsLinkedByTime) {
   MemoryBook book;
   Synthesizer s(book);
