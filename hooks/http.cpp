@@ -503,7 +503,10 @@ struct Connection::Impl {
     if (!drain_rescan(s)) return 0;
     std::string_view in_bytes = std::string_view(seg.bytes).substr(from);
     uint64_t offset = seg.offset + from;
-    if (offset > s.pos) on_gap(s);
+    if (offset > s.pos) {
+      on_gap(s);
+      ++s.work;  // a message the gap ended may unblock the other side (an upgrade's answer)
+    }
     s.pos = offset;
     size_t used = 0;
     while (used < in_bytes.size() && !abandoned && !blocked(s)) {

@@ -690,6 +690,27 @@ TEST(Http, GapInAResponseBodyResynchronises) {
   EXPECT_EQ(xs[1]->error, "");
 }
 
+// A request after an upgrade waits for the upgrade's answer; when a gap ends that answer,
+// the waiting request goes on at once, not at the connection's close (found by fuzz_http:
+// a saved and restored connection went on at once, the live one did not).
+TEST(Http, GapEndingAnUpgradeAnswerReleasesTheNextRequest) {
+  Connection conn;
+  conn.feed(kOut, 0, request("GET", "/ws", "Connection: Upgrade\r\nUpgrade: websocket\r\n"), 1);
+  const std::string answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n";
+  conn.feed(kIn, 0, answer, 2);
+  const std::string next = request("GET", "/next", "");
+  const uint64_t next_at = request("GET", "/ws", "Connection: Upgrade\r\nUpgrade: websocket\r\n").size();
+  conn.feed(kOut, next_at, next, 3);
+  EXPECT_EQ(conn.take_updates().size(), 1u);  // request 0; /next waits for the answer
+  conn.feed(kIn, answer.size() + 10, response(200, "", "ok"), 4);  // 10 bytes never captured
+  auto us = conn.take_updates();
+  ASSERT_EQ(us.size(), 3u) << dump(us);
+  EXPECT_EQ(us[0].exchange.error, "gap in captured bytes");
+  EXPECT_EQ(us[1].kind, Update::Kind::request);
+  EXPECT_EQ(us[1].exchange.request.target, "/next");
+  EXPECT_EQ(us[2].exchange.response->body_text(), "ok");
+}
+
 TEST(Http, GapInARequestResynchronisesAtTheNextMethod) {
   std::string q0 = request("POST", "/0", "", std::string(400, 'p') + "GET notahead\r\n");
   std::string q1 = request("PUT", "/1", "", "x");
