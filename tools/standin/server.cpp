@@ -248,6 +248,7 @@ void Server::spawn(int fd, bool tls) {
   try {
     std::thread([this, fd, tls, id = ++conn_ids_] {
       serve(fd, tls, id);
+      TlsServer::thread_done();
       std::lock_guard lock(conns_mu_);
       --active_;
       conns_cv_.notify_all();

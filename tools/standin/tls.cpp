@@ -1,6 +1,7 @@
 #include "tls.h"
 
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -177,6 +178,8 @@ struct TlsServer::Ctx {
 };
 
 TlsServer::~TlsServer() = default;
+
+void TlsServer::thread_done() { OPENSSL_thread_stop(); }
 
 Result<std::unique_ptr<TlsServer>> TlsServer::create(const std::string& cert_dir) {
   Result<std::string> dir = prepare_dir(cert_dir);
