@@ -14,6 +14,7 @@ add_executable(fault_agent ${CMAKE_CURRENT_LIST_DIR}/fault/fault_agent.c)
 set_target_properties(fault_agent PROPERTIES C_STANDARD 11 C_EXTENSIONS ON)
 target_compile_definitions(fault_agent PRIVATE _GNU_SOURCE)
 target_link_libraries(fault_agent PRIVATE Threads::Threads ${CMAKE_DL_LIBS})
+clawtrace_as_foreign_program(fault_agent)
 
 add_executable(fault_tests ${CMAKE_CURRENT_LIST_DIR}/fault_test.cpp ${CMAKE_CURRENT_LIST_DIR}/e2e_support.cpp)
 target_link_libraries(fault_tests PRIVATE clawtrace_test_support clawtrace_compiler clawtrace_store clawtrace_hooks

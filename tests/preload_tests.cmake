@@ -21,6 +21,7 @@ function(add_preload_program name source)
     C_STANDARD 11
     C_EXTENSIONS ON)
   target_compile_definitions(${target} PRIVATE _GNU_SOURCE ${ARGN})
+  clawtrace_as_foreign_program(${target})
   set_property(GLOBAL APPEND PROPERTY CLAWTRACE_PRELOAD_PROGRAMS ${target})
 endfunction()
 
