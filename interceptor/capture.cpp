@@ -28,7 +28,7 @@ constexpr size_t kQueueSoftLimit = 64u << 20; // past this, producers write sync
 constexpr size_t kMaxPayload = 16u << 20;    // one record carries at most this much
 constexpr int kIovBatch = 64;
 constexpr long kIdleFlushNs = 100000000;     // held-back bytes wait at most this long
-constexpr long kExitWaitNs = 2000000000;     // bounded wait for the writer at exit
+constexpr long kExitWaitNs = 2000000000;     // at exit, how long a writer may make no progress
 // Once woken, the writer lets records accumulate a moment before writing: producers then
 // find it busy and skip the wake-up system call (a streamed response is dozens of reads).
 // The window is shorter when received bytes are queued: a response may be the last thing
@@ -144,6 +144,7 @@ struct Queue {
   std::atomic<bool> busy{false};
   std::atomic<bool> carries{false};
   std::atomic<size_t> room{0};  // free bytes at the tail (written under `mu`, peeked without)
+  std::atomic<uint64_t> written{0};  // records written so far: whether the io holder moves
 };
 constinit Queue q;
 
@@ -573,6 +574,7 @@ void write_blocks(Block* list, bool final) {
       wire::RecordHeader h;
       memcpy(&h, rec, sizeof h);
       write_record(rec, out, final);
+      q.written.fetch_add(1, std::memory_order_relaxed);
       at += h.length;
     }
   }
@@ -583,13 +585,41 @@ void write_blocks(Block* list, bool final) {
   q.busy.store(false, std::memory_order_release);
 }
 
+struct timespec deadline_in(long ns) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_nsec += ns % 1000000000;
+  ts.tv_sec += ns / 1000000000 + ts.tv_nsec / 1000000000;
+  ts.tv_nsec %= 1000000000;
+  return ts;
+}
+
+// Locks q.io, waiting while its holder makes progress: a writer that is slow (niced, on a
+// loaded machine) is waited for, one stuck for `patience_ns` (a hung file system) is not.
+bool lock_io_while_progressing(long patience_ns) {
+  for (;;) {
+    const uint64_t seen = q.written.load(std::memory_order_relaxed);
+    struct timespec deadline = deadline_in(patience_ns);
+    const int rc = pthread_mutex_timedlock(&q.io, &deadline);
+    if (rc == 0) return true;
+    if (rc != ETIMEDOUT || q.written.load(std::memory_order_relaxed) == seen) return false;
+  }
+}
+
 // Takes the queue and the right to write, in that order, so batches reach the spool in
-// the order they were queued. Returns false when a lock could not be had in time.
-bool take_queue(Block** list, const struct timespec* deadline) {
-  if (deadline ? pthread_mutex_timedlock(&q.mu, deadline) : pthread_mutex_lock(&q.mu)) return false;
-  if (deadline ? pthread_mutex_timedlock(&q.io, deadline) : pthread_mutex_lock(&q.io)) {
-    pthread_mutex_unlock(&q.mu);
-    return false;
+// the order they were queued. With `patience_ns`, gives up (returns false) when a lock
+// cannot be had: q.mu in that time, q.io after that long without progress.
+bool take_queue(Block** list, long patience_ns) {
+  if (patience_ns) {
+    struct timespec deadline = deadline_in(patience_ns);
+    if (pthread_mutex_timedlock(&q.mu, &deadline)) return false;
+    if (!lock_io_while_progressing(patience_ns)) {
+      pthread_mutex_unlock(&q.mu);
+      return false;
+    }
+  } else {
+    pthread_mutex_lock(&q.mu);
+    pthread_mutex_lock(&q.io);
   }
   *list = q.head;
   q.head = q.tail = nullptr;
@@ -600,15 +630,6 @@ bool take_queue(Block** list, const struct timespec* deadline) {
   q.pending.store(false, std::memory_order_release);
   pthread_mutex_unlock(&q.mu);
   return true;
-}
-
-struct timespec deadline_in(long ns) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_nsec += ns % 1000000000;
-  ts.tv_sec += ns / 1000000000 + ts.tv_nsec / 1000000000;
-  ts.tv_nsec %= 1000000000;
-  return ts;
 }
 
 void* writer_main(void*) {
@@ -641,7 +662,7 @@ void* writer_main(void*) {
       nanosleep(&window, nullptr);
     }
     Block* list = nullptr;
-    if (!take_queue(&list, nullptr)) continue;
+    if (!take_queue(&list, 0)) continue;
     write_blocks(list, idle_flush);
     pthread_mutex_unlock(&q.io);
   }
@@ -903,9 +924,8 @@ void capture_drain(bool final) {
   if (!q.pending.load(std::memory_order_acquire) && !q.busy.load(std::memory_order_acquire) &&
       !q.carries.load(std::memory_order_acquire))
     return;
-  struct timespec deadline = deadline_in(kExitWaitNs);
   Block* list = nullptr;
-  if (!take_queue(&list, final ? &deadline : nullptr)) return;
+  if (!take_queue(&list, final ? kExitWaitNs : 0)) return;
   write_blocks(list, final);
   pthread_mutex_unlock(&q.io);
 }
