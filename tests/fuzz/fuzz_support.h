@@ -17,10 +17,16 @@ inline void check(bool ok, const char* what) {
   std::abort();
 }
 
+// Prints both whole (they may hold NUL bytes) and where they first differ.
 inline void check_equal(const std::string& a, const std::string& b, const char* what) {
   if (a == b) return;
-  std::fprintf(stderr, "fuzz oracle failed: %s\n--- expected\n%s\n--- got\n%s\n", what, a.c_str(),
-               b.c_str());
+  size_t at = 0;
+  while (at < a.size() && at < b.size() && a[at] == b[at]) ++at;
+  std::fprintf(stderr, "fuzz oracle failed: %s (first difference at byte %zu)\n--- expected\n", what, at);
+  std::fwrite(a.data(), 1, a.size(), stderr);
+  std::fprintf(stderr, "\n--- got\n");
+  std::fwrite(b.data(), 1, b.size(), stderr);
+  std::fprintf(stderr, "\n");
   std::abort();
 }
 

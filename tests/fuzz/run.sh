@@ -64,7 +64,10 @@ for t in "${targets[@]}"; do
       -artifact_prefix="$build/artifacts/$t-" -print_final_stats=1 "$corpus" >"$tmp/$t.log" 2>&1); then
     tail -n 12 "$tmp/$t.log"
   else
-    cat "$tmp/$t.log"
+    # From the first report on (the progress lines before it would bury it in a CI log).
+    first=$(grep -a -n -m1 -E 'fuzz oracle failed|==[0-9]+==.*ERROR|runtime error:|ALARM: working on|out-of-memory' \
+      "$tmp/$t.log" | cut -d: -f1 || true)
+    if [ -n "$first" ]; then tail -n +"$first" "$tmp/$t.log"; else tail -n 80 "$tmp/$t.log"; fi
     echo "FAIL: $t (crash, leak or timeout; reproducer in $build/artifacts/)"
     status=1
   fi
